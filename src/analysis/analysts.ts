@@ -16,8 +16,8 @@ import {
   type Lesson,
   type LessonReply,
   type Patch,
-  type Usage,
 } from "./schema.js";
+import type { Usage } from "../llm/usage.js";
 
 /**
  * Model-based analysts: one trajectory, one frozen base skill, one structured reply.

@@ -11,7 +11,8 @@ import { log } from "../util/log.js";
 import { analyseTrajectory, analystFor } from "./analysts.js";
 import { mineHeuristicLessons } from "./heuristic.js";
 import { analystPromptHash } from "./prompts.js";
-import type { Analysis, AnalystKind, Usage } from "./schema.js";
+import type { Usage } from "../llm/usage.js";
+import type { Analysis, AnalystKind } from "./schema.js";
 
 /**
  * Run the analysts of one skill over many trajectories against one frozen base version:

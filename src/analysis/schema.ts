@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { UsageSchema } from "../llm/usage.js";
 
 /**
  * Lessons and patches. Two layers for each shape:
@@ -95,13 +96,6 @@ export type AnalysisReply = z.infer<typeof AnalysisReplySchema>;
 export const AnalystKindSchema = z.enum(["error", "success", "heuristic"]);
 export type AnalystKind = z.infer<typeof AnalystKindSchema>;
 
-export const UsageSchema = z.object({
-  inputTokens: z.number().int().nonnegative().default(0),
-  outputTokens: z.number().int().nonnegative().default(0),
-  costUsd: z.number().nonnegative().default(0),
-  calls: z.number().int().nonnegative().default(0),
-});
-export type Usage = z.infer<typeof UsageSchema>;
 
 export const AnalysisSchema = z.object({
   id: z.string().describe("Cache key: hash of (trajectory id, base version content hash, analyst config hash)"),

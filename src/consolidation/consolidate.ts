@@ -1,4 +1,5 @@
-import type { Edit, Patch, Usage } from "../analysis/schema.js";
+import type { Edit, Patch } from "../analysis/schema.js";
+import { addUsage, type Usage } from "../llm/usage.js";
 import type { LanguageModel } from "../llm/port.js";
 import type { ProvenanceEntry, SkillFolder, ValidationReport } from "../skill/types.js";
 import { InvalidInputError } from "../util/errors.js";
@@ -6,7 +7,6 @@ import { applyPatch, type SkippedEdit } from "./apply.js";
 import { deterministicMerge } from "./deterministic-merge.js";
 import { checkEdits, checkPatch, type GuardOptions, type Violation } from "./guards.js";
 import {
-  addUsage,
   runMergeTree,
   type DroppedEdit,
   type MergeCheckpoints,

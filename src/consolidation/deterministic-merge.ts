@@ -1,5 +1,6 @@
 import type { Edit, Patch } from "../analysis/schema.js";
-import { EMPTY_USAGE, flattenGroup, type DroppedEdit, type MergeFn, type MergeResult } from "./merge-tree.js";
+import { EMPTY_USAGE } from "../llm/usage.js";
+import { flattenGroup, type DroppedEdit, type MergeFn, type MergeResult } from "./merge-tree.js";
 import { unionChangelog } from "./merge-reply.js";
 
 /**

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { EditReplySchema, type Edit, type EditReply, type Patch } from "../analysis/schema.js";
 import { hashJson } from "../util/hash.js";
-import { EMPTY_USAGE, type DroppedEdit, type MergeResult } from "./merge-tree.js";
+import { EMPTY_USAGE } from "../llm/usage.js";
+import { type DroppedEdit, type MergeResult } from "./merge-tree.js";
 
 /**
  * The contract between a merger (model or agent) and code. The merger sees the input edits

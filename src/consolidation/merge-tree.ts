@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { EditSchema, PatchSchema, UsageSchema, type Edit, type Patch, type Usage } from "../analysis/schema.js";
+import { EditSchema, PatchSchema, type Edit, type Patch } from "../analysis/schema.js";
+import { addUsage, EMPTY_USAGE, UsageSchema, type Usage } from "../llm/usage.js";
 import { InvalidInputError } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
 
@@ -78,17 +79,6 @@ export interface MergeTreeResult {
   levels: number;
   /** Merges actually run in this call (the rest came from checkpoints or were single-patch groups). */
   mergesRun: number;
-}
-
-export const EMPTY_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 };
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    costUsd: a.costUsd + b.costUsd,
-    calls: a.calls + b.calls,
-  };
 }
 
 function checkFanIn(fanIn: number): void {

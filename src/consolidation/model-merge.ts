@@ -1,4 +1,5 @@
-import type { Edit, Patch, Usage } from "../analysis/schema.js";
+import type { Edit, Patch } from "../analysis/schema.js";
+import { addUsage, EMPTY_USAGE, type Usage } from "../llm/usage.js";
 import type { ChatMessage, LanguageModel } from "../llm/port.js";
 import type { SkillFolder } from "../skill/types.js";
 import { log } from "../util/log.js";
@@ -11,7 +12,7 @@ import {
   unionChangelog,
   type MergeReply,
 } from "./merge-reply.js";
-import { addUsage, EMPTY_USAGE, flattenGroup, type MergeFn, type MergeResult } from "./merge-tree.js";
+import { flattenGroup, type MergeFn, type MergeResult } from "./merge-tree.js";
 import { loadPrompt } from "./prompts.js";
 
 /** Enough of SKILL.md for the merger to know its sections, without flooding the context. */

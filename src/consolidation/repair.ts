@@ -1,11 +1,11 @@
 import { z } from "zod";
-import type { Usage } from "../analysis/schema.js";
+import type { Usage } from "../llm/usage.js";
 import type { LanguageModel } from "../llm/port.js";
 import type { SkillFolder, ValidationReport } from "../skill/types.js";
 import { formatProblems, removeDanglingLinks, validateSkill } from "../skill/validate.js";
 import { safeRelativePath } from "../util/fsx.js";
 import { DEFAULT_PROTECTED_FILES, isProtected } from "./guards.js";
-import { addUsage, EMPTY_USAGE } from "./merge-tree.js";
+import { addUsage, EMPTY_USAGE } from "../llm/usage.js";
 import { loadPrompt } from "./prompts.js";
 
 /**

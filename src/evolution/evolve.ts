@@ -1,4 +1,5 @@
-import type { Analysis, Lesson, Patch, Usage } from "../analysis/schema.js";
+import type { Analysis, Lesson, Patch } from "../analysis/schema.js";
+import type { Usage } from "../llm/usage.js";
 import { runAnalyses } from "../analysis/run-analysis.js";
 import { acceptAnalysisSubmission, buildWorkItem, type AnalysisWorkItem } from "../analysis/work-items.js";
 import { runArtifactCheckpoints } from "../consolidation/checkpoints.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import type { Usage } from "../analysis/schema.js";
+import type { Usage } from "../llm/usage.js";
 import type { Run, RunStage } from "../store/run.js";
 import type { Store } from "../store/store.js";
 import { errorMessage } from "../util/errors.js";

@@ -7,7 +7,7 @@ import type {
   ChatCompletionMessageParam,
 } from "openai/resources/chat/completions.js";
 import { z } from "zod";
-import type { Usage } from "../analysis/schema.js";
+import type { Usage } from "./usage.js";
 import { errorMessage, ModelError } from "../util/errors.js";
 import { log } from "../util/log.js";
 import type { ModelConfig } from "./config.js";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Usage } from "../analysis/schema.js";
+import type { Usage } from "./usage.js";
 
 /**
  * The one model port. Providers that hold a model (openai-compatible, mcp-sampling)

@@ -1,6 +1,6 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { CreateMessageRequestParamsBase, SamplingMessage } from "@modelcontextprotocol/sdk/types.js";
-import type { Usage } from "../analysis/schema.js";
+import type { Usage } from "./usage.js";
 import { errorMessage, ModelError } from "../util/errors.js";
 import { log } from "../util/log.js";
 import { parseStructuredReply, schemaInstruction, validationFeedback } from "./json-schema.js";

@@ -1,7 +1,18 @@
-import type { Usage } from "../analysis/schema.js";
+import { z } from "zod";
 import type { Pricing } from "./config.js";
 
 /** Token usage and cost, summed per run (or per analysis) from each model call. */
+
+export const UsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative().default(0),
+  outputTokens: z.number().int().nonnegative().default(0),
+  costUsd: z.number().nonnegative().default(0),
+  calls: z.number().int().nonnegative().default(0),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+/** Usage of nothing yet: the start of every sum. */
+export const EMPTY_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 });
 
 export function emptyUsage(): Usage {
   return { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 };

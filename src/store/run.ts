@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { UsageSchema } from "../analysis/schema.js";
+import { UsageSchema } from "../llm/usage.js";
 
 export const RunStageSchema = z.enum(["queued", "analysing", "merging", "applying", "done", "failed", "cancelled"]);
 export type RunStage = z.infer<typeof RunStageSchema>;
