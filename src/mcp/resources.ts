@@ -1,7 +1,13 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Resource } from "@modelcontextprotocol/sdk/types.js";
 import type { Engine } from "../engine.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { parseSkillMd } from "../skill/frontmatter.js";
+import { mediaTypeOf, skillManifest } from "../skill/manifest.js";
+import type { SkillFolder } from "../skill/types.js";
 import { InvalidInputError, Trace2SkillError } from "../util/errors.js";
+import { safeRelativePath } from "../util/fsx.js";
+import { SKILL_FILE_TEMPLATE, type SkillFileRef, skillFileRefFromTemplate, skillFileUri } from "./skill-uris.js";
 
 /** MCP's "resource not found" (spec); the SDK's enum has no name for it. */
 const RESOURCE_NOT_FOUND = -32002;
@@ -17,40 +23,113 @@ async function asResourceError<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Frontmatter fields for a listing; a SKILL.md that does not parse still lists, without them. */
+function frontmatterOf(folder: SkillFolder): Record<string, unknown> {
+  try {
+    return parseSkillMd(folder.files["SKILL.md"] ?? "").frontmatter;
+  } catch {
+    return {};
+  }
+}
+
+/** Every file of the served version as resources; SKILL.md carries the frontmatter's name and description. */
+function skillResources(folder: SkillFolder, skill: string, version: number): Resource[] {
+  const frontmatter = frontmatterOf(folder);
+  return skillManifest(folder).map((file) => {
+    const uri = skillFileUri({ skill, file: file.path });
+    if (file.path !== "SKILL.md") {
+      return { uri, name: `${skill}/${file.path}`, mimeType: file.mediaType, size: file.size };
+    }
+    return {
+      uri,
+      name: typeof frontmatter.name === "string" ? frontmatter.name : skill,
+      title: `Skill ${skill} (v${version})`,
+      ...(typeof frontmatter.description === "string" ? { description: frontmatter.description } : {}),
+      mimeType: "text/markdown",
+      size: file.size,
+    };
+  });
+}
+
+async function readSkillFile(engine: Engine, ref: SkillFileRef, uri: string) {
+  const { meta, folder } = await engine.resolveVersion(ref.skill, ref.version);
+  const file = safeRelativePath(ref.file, "file");
+  const blob = folder.binaries[file];
+  if (blob !== undefined) return { uri, mimeType: mediaTypeOf(file, true), blob };
+  const text = folder.files[file];
+  if (text === undefined) {
+    const files = skillManifest(folder).map((f) => f.path).join(", ");
+    throw new McpError(RESOURCE_NOT_FOUND, `Skill "${ref.skill}" v${meta.version} has no file "${file}". Its files: ${files}.`);
+  }
+  return { uri, mimeType: mediaTypeOf(file, false), text };
+}
+
+/** Names of skills that have at least one version, for completion. */
+async function completeSkillName(engine: Engine, prefix: string): Promise<string[]> {
+  const skills = await engine.listSkills();
+  return skills.filter((s) => s.versions > 0 && s.name.startsWith(prefix)).map((s) => s.name);
+}
+
 /**
- * skill://{name}/SKILL.md and skill://{name}/{path} serve the active version's files;
+ * File paths of a skill for completion: the served version's files, and `v<N>/<name>/SKILL.md`
+ * for each version; once a `v<N>/` prefix is typed, that version's files.
+ */
+async function completeSkillPath(engine: Engine, name: string | undefined, prefix: string): Promise<string[]> {
+  if (!name) return [];
+  try {
+    const pinned = /^v([1-9][0-9]*)\//.exec(prefix);
+    let candidates: string[];
+    if (pinned) {
+      const version = Number(pinned[1]);
+      const { folder } = await engine.resolveVersion(name, version);
+      candidates = skillManifest(folder).map((f) => `v${version}/${name}/${f.path}`);
+    } else {
+      const { folder } = await engine.resolveVersion(name);
+      const versions = (await engine.history(name)).map((v) => v.version).sort((a, b) => a - b);
+      candidates = [...skillManifest(folder).map((f) => f.path), ...versions.map((v) => `v${v}/${name}/SKILL.md`)];
+    }
+    return candidates.filter((c) => c.startsWith(prefix));
+  } catch (err) {
+    // An unknown or misspelt skill simply has nothing to complete.
+    if (err instanceof Trace2SkillError) return [];
+    throw err;
+  }
+}
+
+/**
+ * skill://{name}/{+path} serves every file of a skill: the active version's at
+ * skill://<name>/<file>, any version's at skill://<name>/v<N>/<name>/<file> (see skill-uris.ts);
  * trajectory://{id} serves a stored run as JSON.
  */
 export function registerResources(server: McpServer, engine: Engine): void {
   server.registerResource(
     "skill-file",
-    new ResourceTemplate("skill://{name}/{+path}", {
+    new ResourceTemplate(SKILL_FILE_TEMPLATE, {
       list: async () => {
-        const skills = await engine.listSkills();
-        const withVersion = skills.filter((s) => s.activeVersion !== null || s.versions > 0);
-        return {
-          resources: withVersion.map((s) => ({
-            uri: `skill://${s.name}/SKILL.md`,
-            name: `${s.name}/SKILL.md`,
-            title: `Skill ${s.name} (v${s.activeVersion ?? "draft"})`,
-            mimeType: "text/markdown",
-          })),
-        };
+        const skills = (await engine.listSkills()).filter((s) => s.activeVersion !== null);
+        const perSkill = await Promise.all(
+          skills.map(async (s) => {
+            const { meta, folder } = await engine.resolveVersion(s.name, s.activeVersion ?? undefined);
+            return skillResources(folder, s.name, meta.version);
+          }),
+        );
+        return { resources: perSkill.flat() };
+      },
+      complete: {
+        name: (value) => completeSkillName(engine, value),
+        path: (value, context) => completeSkillPath(engine, context?.arguments?.name, value),
       },
     }),
     {
       title: "Skill file",
-      description: "A file of a skill's active version: skill://<name>/SKILL.md or skill://<name>/references/<file>.md",
-      mimeType: "text/markdown",
+      description:
+        "A file of a skill: skill://<name>/SKILL.md or skill://<name>/references/<file>.md for the active version, " +
+        "skill://<name>/v<N>/<name>/<file> for version N",
     },
     async (uri, variables) =>
       asResourceError(async () => {
-        const name = String(variables.name ?? "");
-        const file = decodeURIComponent(String(variables.path ?? "SKILL.md"));
-        const view = await engine.getSkill(name, { file });
-        return {
-          contents: [{ uri: uri.href, mimeType: file.endsWith(".md") ? "text/markdown" : "text/plain", text: view.file.content }],
-        };
+        const ref = skillFileRefFromTemplate(String(variables.name ?? ""), String(variables.path ?? "SKILL.md"));
+        return { contents: [await readSkillFile(engine, ref, uri.href)] };
       }),
   );
 
