@@ -333,7 +333,7 @@ export class Engine {
         `${skill} v${version} is flagged for review: lines it adds look like planted commands or injected instructions:\n` +
           found.meta.flags.map((f) => `- ${f}`).join("\n") +
           `\nRead them (skill_history / trace2skill diff ${skill} ${version}). If they are intended, promote again with ` +
-          `accept_flagged: true (CLI: --accept-flagged).`,
+          `acceptFlagged: true (CLI: --accept-flagged).`,
       );
     }
     // Export first: a failed export leaves the active version as it was.

@@ -57,12 +57,10 @@ export interface BuildRequestOptions {
   agentic?: boolean;
 }
 
-export function buildAnalystRequest(t: Trajectory, base: SkillFolder, opts: BuildRequestOptions = {}): AnalystRequest {
-  const choice = analystFor(t);
-  if ("skip" in choice) throw new InvalidInputError(choice.skip);
-  const kind = choice.kind;
+/** The analyst's system prompt: role, the frozen base skill, the context shared by the runs. */
+export function analystInstructions(kind: ModelAnalystKind, base: SkillFolder, opts: Omit<BuildRequestOptions, "budgetTokens"> = {}): string {
   const shared = opts.shared && opts.shared.blocks.length > 0 ? opts.shared : undefined;
-  const instructions = fillPrompt(loadPrompt(kind === "error" ? "error-analyst" : "success-analyst"), {
+  return fillPrompt(loadPrompt(kind === "error" ? "error-analyst" : "success-analyst"), {
     skill_name: base.name,
     skill_files: Object.keys(base.files).sort().join(", ") || "(none)",
     skill_md: base.files["SKILL.md"] ?? "(SKILL.md is missing: propose one with create_file only if the run justifies it)",
@@ -74,6 +72,14 @@ export function buildAnalystRequest(t: Trajectory, base: SkillFolder, opts: Buil
       ? " You can call the `get_step` tool to read any step in full when the shortened view is not enough."
       : "",
   });
+}
+
+export function buildAnalystRequest(t: Trajectory, base: SkillFolder, opts: BuildRequestOptions = {}): AnalystRequest {
+  const choice = analystFor(t);
+  if ("skip" in choice) throw new InvalidInputError(choice.skip);
+  const kind = choice.kind;
+  const shared = opts.shared && opts.shared.blocks.length > 0 ? opts.shared : undefined;
+  const instructions = analystInstructions(kind, base, opts);
   const rendering = renderTrajectory(t, { budgetTokens: opts.budgetTokens, shared, showExpected: kind === "error" });
   const rendered = rendering.text;
   const ask =

@@ -211,7 +211,7 @@ export async function runMergeTree(opts: MergeTreeOptions): Promise<MergeTreeRes
 
 export type NextMergeWork =
   | { done: true; result: MergeTreeResult }
-  | { done: false; level: number; levels: number; pending: { index: number; group: Patch[] }[] };
+  | { done: false; level: number; levels: number; groups: number; pending: { index: number; group: Patch[] }[] };
 
 /**
  * The merge tree driven from outside (agent mode): walks the levels over the saved groups
@@ -242,7 +242,7 @@ export async function nextMergeWork(opts: {
       if (!result) pending.push({ index, group });
       results.push(result);
     }
-    if (pending.length > 0) return { done: false, level, levels: plan.length, pending };
+    if (pending.length > 0) return { done: false, level, levels: plan.length, groups: groups.length, pending };
     const complete = results as MergeResult[];
     for (const r of complete) {
       dropped = dropped.concat(r.dropped);

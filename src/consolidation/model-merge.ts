@@ -37,12 +37,10 @@ export function renderSkillContext(base: SkillFolder): string {
   ].join("\n");
 }
 
-/** The user message of a merge: base context, then the numbered inputs and the size bound. */
-export function renderMergeRequest(base: SkillFolder, edits: Edit[], outcomes?: Map<string, boolean | null>): string {
+/** The numbered inputs of one merge and the size bound: what differs from merge to merge. */
+export function renderMergeTask(edits: Edit[], outcomes?: Map<string, boolean | null>): string {
   const distinct = distinctEditCount(edits);
   return [
-    renderSkillContext(base),
-    "",
     `Input edits (${edits.length}, of which ${distinct} distinct):`,
     "<input_edits>",
     renderMergeInputs(edits, outcomes),
@@ -50,6 +48,11 @@ export function renderMergeRequest(base: SkillFolder, edits: Edit[], outcomes?: 
     "",
     `Return at most ${distinct} merged edits, each citing its sources by number.`,
   ].join("\n");
+}
+
+/** The user message of a merge: base context, then the numbered inputs and the size bound. */
+export function renderMergeRequest(base: SkillFolder, edits: Edit[], outcomes?: Map<string, boolean | null>): string {
+  return [renderSkillContext(base), "", renderMergeTask(edits, outcomes)].join("\n");
 }
 
 /**

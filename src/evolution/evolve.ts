@@ -1,11 +1,9 @@
-import type { Analysis, Lesson, Patch } from "../analysis/schema.js";
+import type { Lesson } from "../analysis/schema.js";
 import type { Usage } from "../llm/usage.js";
+import { analystFor } from "../analysis/analysts.js";
 import { runAnalyses } from "../analysis/run-analysis.js";
-import { acceptAnalysisSubmission, buildWorkItem, type AnalysisWorkItem } from "../analysis/work-items.js";
 import { runArtifactCheckpoints } from "../consolidation/checkpoints.js";
-import { consolidate, DEFAULT_FAN_IN, precheckPatches } from "../consolidation/consolidate.js";
-import { nextMergeWork } from "../consolidation/merge-tree.js";
-import { acceptMergeSubmission, buildMergeWorkItem, type MergeWorkItem } from "../consolidation/work-items.js";
+import { consolidate, DEFAULT_FAN_IN } from "../consolidation/consolidate.js";
 import type { ModelConfig } from "../llm/config.js";
 import type { LanguageModel, ProviderName } from "../llm/port.js";
 import { addUsage, emptyUsage } from "../llm/usage.js";
@@ -15,18 +13,24 @@ import { riskyAdditions } from "../consolidation/guards.js";
 import type { SkillFolder, ValidationReport } from "../skill/types.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
-import { findSharedContext } from "../trajectory/render.js";
-import type { Trajectory } from "../trajectory/schema.js";
-import { InvalidInputError, ModelError, TrajectoryNotFoundError } from "../util/errors.js";
-import { hashJson } from "../util/hash.js";
-import { resolveBase, type BaseVersion } from "./base.js";
+import { InvalidInputError, ModelError } from "../util/errors.js";
+import { resolveBase } from "./base.js";
+import {
+  DEFAULT_MIN_SUPPORT,
+  expectedFor,
+  outcomesOf,
+  patchesFor,
+  runConfig,
+  trajectoriesFor,
+  type RunConfig,
+} from "./inputs.js";
+import { ProgressPlan } from "./progress.js";
 import { chooseProvider, modelFor, type ProviderContext } from "./providers.js";
 import { newRunId, type RunHandle, type RunTracker } from "./runs.js";
-import { analysisWorkItemId, mergeWorkItemId, parseWorkItemId } from "./work-item-ids.js";
+import { WorkQueue, type WorkSummary } from "./work-queue.js";
 
 export const DEFAULT_CONCURRENCY = 8;
-export const DEFAULT_MIN_SUPPORT = 2;
-export const DEFAULT_MAX_WORK_ITEMS = 5;
+export { DEFAULT_MIN_SUPPORT };
 
 export interface EvolutionDeps {
   store: Store;
@@ -43,12 +47,6 @@ export interface CallContext {
   onProgress?: (done: number, total: number, message: string) => void;
 }
 
-/** An analysis work item as the calling agent gets it. */
-export type AgentAnalysisItem = Omit<AnalysisWorkItem, "id" | "baseSkill"> & { workItemId: string };
-
-/** A merge work item as the calling agent gets it. */
-export type AgentMergeItem = Omit<MergeWorkItem, "id"> & { workItemId: string };
-
 export interface ProposeInput {
   skill: string;
   trajectoryIds?: string[];
@@ -57,7 +55,8 @@ export interface ProposeInput {
   provider?: ProviderName;
   concurrency?: number;
   agentic?: boolean;
-  maxWorkItems?: number;
+  /** Set when an evolve run proposes: agent-mode work is then that run's. */
+  runId?: string;
 }
 
 export interface ProposeResult {
@@ -73,9 +72,8 @@ export interface ProposeResult {
   lessons: { title: string; kind: string; support: number }[];
   edits: number;
   usage: Usage;
-  /** Agent mode: analyses for the calling agent to do, and how many remain after these. */
-  workItems: AgentAnalysisItem[];
-  remainingWorkItems: number;
+  /** Agent mode: where the analyses for the calling agent stand (list them with the work queue). */
+  work: WorkSummary | null;
 }
 
 export interface ConsolidateInput {
@@ -85,7 +83,6 @@ export interface ConsolidateInput {
   minSupport?: number;
   provider?: ProviderName;
   concurrency?: number;
-  maxWorkItems?: number;
 }
 
 export interface ConsolidateOutput {
@@ -105,8 +102,8 @@ export interface ConsolidateOutput {
   validation: ValidationReport | null;
   usage: Usage;
   diff: string;
-  /** Agent mode: analyses or merges for the calling agent to do before calling again. */
-  workItems: (AgentAnalysisItem | AgentMergeItem)[];
+  /** Agent mode: where the work for the calling agent stands (items are listed by the work queue). */
+  work: WorkSummary | null;
 }
 
 /**
@@ -115,7 +112,11 @@ export interface ConsolidateOutput {
  * that name what they are for, so accepting them back needs no server-side session state.
  */
 export class Evolution {
-  constructor(private readonly deps: EvolutionDeps) {}
+  readonly work: WorkQueue;
+
+  constructor(private readonly deps: EvolutionDeps) {
+    this.work = new WorkQueue(deps.store);
+  }
 
   private providerContext(ctx: CallContext): ProviderContext {
     return { modelConfig: this.deps.modelConfig, sampling: ctx.sampling, surface: ctx.surface };
@@ -127,7 +128,7 @@ export class Evolution {
     const { store } = this.deps;
     const provider = chooseProvider(input.provider, this.providerContext(ctx));
     const base = await resolveBase(store, input.skill, input.baseVersion, input.purpose);
-    const trajectories = await this.trajectoriesFor(input.skill, input.trajectoryIds);
+    const trajectories = await trajectoriesFor(store, input.skill, input.trajectoryIds);
     const summary = {
       skill: input.skill,
       baseVersion: base.version,
@@ -136,18 +137,21 @@ export class Evolution {
       trajectories: trajectories.length,
     };
     if (provider === "agent") {
-      const { items, remaining, skipped } = await this.pendingAnalysisItems(input.skill, base, trajectories, input.maxWorkItems);
+      const work = await this.work.summary(
+        input.runId ? { runId: input.runId } : { skill: input.skill, baseVersion: base.version },
+      );
       return {
         ...summary,
         analysed: 0,
-        cached: trajectories.length - skipped.length - remaining - items.length,
+        cached: work.stage === "analysis" ? work.done : trajectories.length - work.unknownOutcome,
         failures: [],
-        skipped,
+        skipped: trajectories
+          .filter((t) => "skip" in analystFor(t))
+          .map((t) => ({ trajectoryId: t.id, reason: "outcome unknown: record it with set_outcome first" })),
         lessons: [],
         edits: 0,
         usage: emptyUsage(),
-        workItems: items,
-        remainingWorkItems: remaining,
+        work,
       };
     }
     const result = await runAnalyses({
@@ -172,125 +176,11 @@ export class Evolution {
       lessons: recurringLessons(lessons),
       edits: result.analyses.reduce((n, a) => n + a.patch.edits.length, 0),
       usage: result.usage,
-      workItems: [],
-      remainingWorkItems: 0,
+      work: null,
     };
-  }
-
-  private async trajectoriesFor(skill: string, ids?: string[]): Promise<Trajectory[]> {
-    const { store } = this.deps;
-    if (ids && ids.length > 0) {
-      const found = await Promise.all(ids.map((id) => store.getTrajectory(id)));
-      return found.map((t, i) => {
-        if (!t) throw new TrajectoryNotFoundError(ids[i] as string);
-        return t;
-      });
-    }
-    const rows = latestPerSession(await store.listTrajectories({ skill }));
-    const all = await Promise.all(rows.map((r) => store.getTrajectory(r.id)));
-    return all.filter((t): t is Trajectory => t !== null);
-  }
-
-  private async pendingAnalysisItems(skill: string, base: BaseVersion, trajectories: Trajectory[], max = DEFAULT_MAX_WORK_ITEMS) {
-    const shared = findSharedContext(trajectories);
-    const skipped: { trajectoryId: string; reason: string }[] = [];
-    const pending: AgentAnalysisItem[] = [];
-    for (const t of trajectories) {
-      if (t.outcome.success === null) {
-        skipped.push({ trajectoryId: t.id, reason: "outcome unknown: record it with set_outcome first" });
-        continue;
-      }
-      const item = buildWorkItem(t, base.folder, { shared });
-      if (await this.deps.store.getAnalysis(item.id)) continue;
-      // Handed out without the internal cache key and the base skill (already in the instructions).
-      const { id: _cacheKey, baseSkill: _inInstructions, ...handedOut } = item;
-      pending.push({ ...handedOut, workItemId: analysisWorkItemId(skill, base.version, t.id) });
-    }
-    return { items: pending.slice(0, Math.max(1, max)), remaining: Math.max(0, pending.length - Math.max(1, max)), skipped };
-  }
-
-  // ── agent mode: results handed back ──────────────────────────────────────
-
-  async submitWork(results: { workItemId: string; result: unknown }[]): Promise<{ accepted: string[]; rejected: { workItemId: string; error: string }[] }> {
-    const accepted: string[] = [];
-    const rejected: { workItemId: string; error: string }[] = [];
-    for (const r of results) {
-      try {
-        const parsed = parseWorkItemId(r.workItemId);
-        if (parsed.kind === "analysis") await this.acceptAnalysis(parsed, r.result);
-        else await this.acceptMerge(parsed, r.result);
-        accepted.push(r.workItemId);
-      } catch (err) {
-        rejected.push({ workItemId: r.workItemId, error: err instanceof Error ? err.message : String(err) });
-      }
-    }
-    return { accepted, rejected };
-  }
-
-  private async acceptAnalysis(id: { skill: string; version: number; trajectoryId: string }, reply: unknown): Promise<void> {
-    const { store } = this.deps;
-    const base = await resolveBase(store, id.skill, id.version);
-    const trajectory = await store.getTrajectory(id.trajectoryId);
-    if (!trajectory || trajectory.skill !== id.skill) throw new TrajectoryNotFoundError(id.trajectoryId);
-    const item = buildWorkItem(trajectory, base.folder);
-    const processed = acceptAnalysisSubmission(item, reply, { trajectory, base: base.folder });
-    const analysis: Analysis = {
-      id: item.id,
-      skill: id.skill,
-      trajectoryIds: [trajectory.id],
-      baseVersion: base.version,
-      baseHash: base.hash,
-      analyst: item.analyst,
-      configHash: hashJson({ provider: "agent", analyst: item.analyst }),
-      provider: "agent",
-      lessons: processed.lessons,
-      patch: processed.patch,
-      usage: emptyUsage(),
-      createdAt: new Date().toISOString(),
-    };
-    await store.putAnalysis(analysis);
-  }
-
-  private async acceptMerge(id: { runId: string; level: number; index: number }, reply: unknown): Promise<void> {
-    const { store } = this.deps;
-    const run = await store.getRun(id.runId);
-    if (!run) throw new InvalidInputError(`Run ${id.runId} not found; call consolidate_skill again to get current work items.`);
-    const config = runConfig(run);
-    const base = await resolveBase(store, run.skill, config.baseVersion);
-    const patches = await this.patchesFor(run.skill, base);
-    const checkpoints = runArtifactCheckpoints(store, run.id);
-    const guarded = precheckPatches(patches, { expectedById: await this.expectedFor(patches) }).patches;
-    const next = await nextMergeWork({ patches: guarded, fanIn: config.fanIn, checkpoints });
-    if (next.done || next.level !== id.level) {
-      throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${run.id} is not pending any more; call consolidate_skill with run_id ${run.id} for the current items.`);
-    }
-    const group = next.pending.find((p) => p.index === id.index)?.group;
-    if (!group) throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${run.id} is already done or does not exist.`);
-    const item = buildMergeWorkItem(group, id.level, id.index, base.folder);
-    const result = acceptMergeSubmission(item, group, reply);
-    await checkpoints.saveGroup(id.level, id.index, { inputHash: item.inputHash, result });
   }
 
   // ── stages 3–4: consolidation ────────────────────────────────────────────
-
-  /** Ground truth of every run that backs an edit: the guards keep its literals out of the skill. */
-  private async expectedFor(patches: Patch[]): Promise<Map<string, string | undefined>> {
-    const expected = new Map<string, string | undefined>();
-    const supporting = new Set(patches.flatMap((p) => p.edits.flatMap((e) => e.support)));
-    for (const id of supporting) expected.set(id, (await this.deps.store.getTrajectory(id))?.outcome.expected);
-    return expected;
-  }
-
-  /** The proposed patches against a base: every analysis made for it (one heuristic analysis: the newest). */
-  private async patchesFor(skill: string, base: BaseVersion) {
-    const analyses = await this.deps.store.listAnalyses({ skill, baseHash: base.hash });
-    const heuristic = analyses.filter((a) => a.provider === "heuristic").sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    const chosen = [...analyses.filter((a) => a.provider !== "heuristic"), ...heuristic.slice(0, 1)];
-    return chosen
-      .sort((a, b) => a.id.localeCompare(b.id))
-      .map((a) => a.patch)
-      .filter((p) => p.edits.length > 0);
-  }
 
   /** Start (or continue) a consolidation run; returns at once with its handle, the run goes on. */
   async startConsolidate(input: ConsolidateInput & { runId?: string }, ctx: CallContext): Promise<RunHandle> {
@@ -312,7 +202,12 @@ export class Evolution {
     return this.deps.runs.start(
       run,
       async (handle) => {
-        const out = await this.consolidateIn(handle, input, runConfig(handle.run), ctx);
+        reportTo(handle, ctx);
+        const config = runConfig(handle.run);
+        const base = await resolveBase(this.deps.store, handle.run.skill, config.baseVersion);
+        const patches = await patchesFor(this.deps.store, handle.run.skill, base);
+        handle.plan(new ProgressPlan(0, patches.length, config.fanIn).total);
+        const out = await this.consolidateIn(handle, input, config, ctx);
         return { resultVersion: out.version };
       },
       ctx.signal,
@@ -336,41 +231,39 @@ export class Evolution {
   /** The consolidation stage inside a run; writes its output as the run's "result" artefact. */
   async consolidateIn(
     handle: RunHandle,
-    input: { skill: string; concurrency?: number; maxWorkItems?: number },
+    input: { skill: string; concurrency?: number },
     config: RunConfig,
     ctx: CallContext,
+    analyses = 0,
   ): Promise<ConsolidateOutput> {
     const { store } = this.deps;
     const skill = handle.run.skill;
     const base = await resolveBase(store, skill, config.baseVersion);
     const provider = chooseProvider(config.provider, this.providerContext(ctx));
-    const patches = await this.patchesFor(skill, base);
+    const patches = await patchesFor(store, skill, base);
+    const plan = new ProgressPlan(analyses, patches.length, config.fanIn);
     const empty: ConsolidateOutput = { ...emptyOutput(handle, base.version), patches: patches.length };
     const finish = async (out: ConsolidateOutput) => {
       await store.writeRunArtifact(handle.id, "result", out);
+      if (out.status !== "needs-work") await handle.complete(`done: ${out.status}`);
       return out;
     };
     if (patches.length === 0) {
       return finish({ ...empty, changelog: ["No proposed edits for this base version: either the runs have not been analysed yet (propose_lessons, or trace2skill analyse; runs with an unknown outcome are skipped) or their analyses proposed no change."] });
     }
     const checkpoints = runArtifactCheckpoints(store, handle.id);
-    const expectedById = await this.expectedFor(patches);
+    const expectedById = await expectedFor(store, patches);
     if (provider === "agent") {
-      // The same guarded patches consolidate() starts from, so the groups handed out are the ones it merges.
-      const guarded = precheckPatches(patches, { expectedById }).patches;
-      const next = await nextMergeWork({ patches: guarded, fanIn: config.fanIn, checkpoints });
-      if (!next.done) {
-        const items = next.pending.slice(0, input.maxWorkItems ?? DEFAULT_MAX_WORK_ITEMS).map(({ index, group }) => {
-          const { id: _internalId, ...handedOut } = buildMergeWorkItem(group, next.level, index, base.folder);
-          return { ...handedOut, workItemId: mergeWorkItemId(handle.id, next.level, index) };
-        });
-        await handle.stage("merging", `agent mode: ${next.pending.length} merge(s) of level ${next.level}/${next.levels} to do`);
-        return finish({ ...empty, status: "needs-work", levels: next.levels, workItems: items });
+      // The work queue derives the merge groups from the same guarded patches consolidate() starts from.
+      const work = await this.work.summary({ runId: handle.id });
+      if (work.stage !== "ready") {
+        await handle.progress(plan.merged(work.level ?? 1, work.done), `agent mode: ${work.pending} merge(s) of level ${work.level}/${work.levels} to do`);
+        await handle.stage("merging", `agent mode: ${work.pending} merge(s) of level ${work.level}/${work.levels} to do`);
+        return finish({ ...empty, status: "needs-work", levels: work.levels ?? 0, work });
       }
     }
-    const outcomes = new Map<string, boolean | null>();
-    const rows = await store.listTrajectories({ skill });
-    for (const row of rows) outcomes.set(row.id, row.success);
+    const outcomes = await outcomesOf(store, skill);
+    const known = [...outcomes.values()].filter((o) => o !== null).length;
 
     await handle.stage("merging", `merging ${patches.length} patch(es), fan-in ${config.fanIn}`);
     const model = modelFor(provider, this.providerContext(ctx));
@@ -381,15 +274,15 @@ export class Evolution {
       model,
       expectedById,
       outcomes,
-      totalTrajectories: rows.filter((r) => r.success !== null).length,
+      totalTrajectories: known,
       fanIn: config.fanIn,
       minSupport: config.minSupport,
       concurrency: input.concurrency ?? this.deps.concurrency,
       checkpoints,
       signal: handle.signal,
       onProgress: (p) => {
-        void handle.progress(p.merge?.done ?? 0, p.merge?.total ?? 0, p.message);
-        ctx.onProgress?.(p.merge?.done ?? 0, p.merge?.total ?? 0, p.message);
+        const at = p.merge ? plan.merged(p.merge.level, p.merge.done) : plan.applying();
+        void handle.progress(at, `${p.stage}: ${p.message}`);
       },
     });
     const usage = addUsage(handle.run.usage, result.usage);
@@ -474,15 +367,19 @@ export class Evolution {
     return runs.start(
       run,
       async (handle) => {
+        reportTo(handle, ctx);
         const config = runConfig(handle.run);
+        const trajectories = await trajectoriesFor(store, handle.run.skill, runArgs.trajectoryIds);
+        const analysable = trajectories.filter((t) => !("skip" in analystFor(t))).length;
+        const provider = chooseProvider(config.provider, this.providerContext(ctx));
+        // The heuristic reads every run at once and proposes one patch: one unit, nothing to merge.
+        const analyses = provider === "heuristic" ? 1 : analysable;
+        handle.plan(new ProgressPlan(analyses, provider === "heuristic" ? 1 : analysable, config.fanIn).total);
         await handle.stage("analysing", "analysing trajectories");
-        const proposed = await this.propose({ ...runArgs, baseVersion: config.baseVersion, provider: config.provider }, {
+        const proposed = await this.propose({ ...runArgs, baseVersion: config.baseVersion, provider: config.provider, runId: handle.id }, {
           ...ctx,
           signal: handle.signal,
-          onProgress: (done, total, message) => {
-            void handle.progress(done, total, message);
-            ctx.onProgress?.(done, total, message);
-          },
+          onProgress: (done, _total, message) => void handle.progress(Math.min(done, analyses), `analysing: ${message}`),
         });
         handle.usage(addUsage(handle.run.usage, proposed.usage));
         await store.writeRunArtifact(handle.id, "analysis-summary", proposed);
@@ -496,16 +393,19 @@ export class Evolution {
               `evolve again (or resume this run) to retry them: finished analyses are cached.`,
           );
         }
-        if (proposed.workItems.length > 0) {
-          await handle.stage("analysing", `agent mode: ${proposed.workItems.length + proposed.remainingWorkItems} analyses to do`);
+        if (proposed.work && proposed.work.stage === "analysis") {
+          const work = proposed.work;
+          await handle.progress(work.done, `agent mode: ${work.pending} of ${work.total} analyses to do`);
+          await handle.stage("analysing", `agent mode: ${work.pending} of ${work.total} analyses to do`);
           await store.writeRunArtifact(handle.id, "result", {
             ...emptyOutput(handle, config.baseVersion ?? proposed.baseVersion),
             status: "needs-work",
-            workItems: proposed.workItems,
-          });
+            work,
+          } satisfies ConsolidateOutput);
           return {};
         }
-        const out = await this.consolidateIn(handle, runArgs, config, ctx);
+        await handle.progress(analyses, "analyses done");
+        const out = await this.consolidateIn(handle, runArgs, config, ctx, analyses);
         if (out.status === "no-patches" && proposed.skipped.length > 0) {
           await store.writeRunArtifact(handle.id, "result", {
             ...out,
@@ -521,6 +421,11 @@ export class Evolution {
       ctx.signal,
     );
   }
+}
+
+/** The caller hears the run's forward-only progress. */
+function reportTo(handle: RunHandle, ctx: CallContext): void {
+  if (ctx.onProgress) handle.onProgress((p) => ctx.onProgress?.(p.done, p.total, p.message));
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────
@@ -540,43 +445,6 @@ function recurringLessons(lessons: Lesson[], limit = 20): { title: string; kind:
     .slice(0, limit);
 }
 
-/**
- * A Claude Code Stop hook fires after every answer, so one session arrives as a series of
- * growing snapshots tagged `session:<id>`. They are all kept (nothing submitted is lost), but
- * only the most complete snapshot of a session counts as evidence.
- */
-export function latestPerSession<T extends { tags: string[]; steps: number; createdAt: string }>(rows: T[]): T[] {
-  const best = new Map<string, T>();
-  const rest: T[] = [];
-  for (const row of rows) {
-    const session = row.tags.find((t) => t.startsWith("session:"));
-    if (!session) {
-      rest.push(row);
-      continue;
-    }
-    const current = best.get(session);
-    if (!current || row.steps > current.steps || (row.steps === current.steps && row.createdAt > current.createdAt)) best.set(session, row);
-  }
-  return [...rest, ...best.values()];
-}
-
-interface RunConfig {
-  baseVersion?: number;
-  fanIn: number;
-  minSupport: number;
-  provider?: ProviderName;
-}
-
-function runConfig(run: Run): RunConfig {
-  const c = run.config as Partial<RunConfig>;
-  return {
-    baseVersion: typeof c.baseVersion === "number" ? c.baseVersion : undefined,
-    fanIn: typeof c.fanIn === "number" ? c.fanIn : DEFAULT_FAN_IN,
-    minSupport: typeof c.minSupport === "number" ? c.minSupport : DEFAULT_MIN_SUPPORT,
-    provider: typeof c.provider === "string" ? (c.provider as ProviderName) : undefined,
-  };
-}
-
 function emptyOutput(handle: RunHandle, baseVersion: number): ConsolidateOutput {
   return {
     runId: handle.id,
@@ -594,7 +462,7 @@ function emptyOutput(handle: RunHandle, baseVersion: number): ConsolidateOutput 
     validation: null,
     usage: handle.run.usage,
     diff: "",
-    workItems: [],
+    work: null,
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { Usage } from "../llm/usage.js";
+import { ForwardProgress, type ProgressState } from "./progress.js";
 import type { Run, RunStage } from "../store/run.js";
 import type { Store } from "../store/store.js";
 import { errorMessage } from "../util/errors.js";
@@ -33,25 +34,56 @@ function pidAlive(pid: number | undefined): boolean {
 export class RunHandle {
   private lastPersist = 0;
   private pending: Promise<void> = Promise.resolve();
+  private readonly meter: ForwardProgress;
+  private readonly listeners = new Set<(p: ProgressState) => void>();
 
   constructor(
     private readonly store: Store,
     public run: Run,
     readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.meter = new ForwardProgress(run.progress);
+  }
 
   get id(): string {
     return this.run.id;
   }
 
-  stage(stage: RunStage, message: string, total = 0): Promise<void> {
-    this.run = { ...this.run, stage, progress: { done: 0, total, message } };
+  /** Told each time the run's progress goes forward (never with a value it sent before). */
+  onProgress(listener: (p: ProgressState) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** Fix the run's one total (a resumed run keeps the total of its first start). */
+  plan(total: number): void {
+    this.meter.plan(total);
+    this.run = { ...this.run, progress: this.meter.current };
+  }
+
+  /** A new stage: its name and message change, the progress value stays where it is. */
+  stage(stage: RunStage, message: string): Promise<void> {
+    this.meter.advance(this.meter.current.done, message);
+    this.run = { ...this.run, stage, progress: this.meter.current };
     return this.persist(true);
   }
 
-  progress(done: number, total: number, message: string): Promise<void> {
-    this.run = { ...this.run, progress: { done, total, message } };
+  /** Progress in the run's one range; a value that would go back is kept where it was. */
+  progress(done: number, message: string): Promise<void> {
+    const moved = this.meter.advance(done, message);
+    this.run = { ...this.run, progress: this.meter.current };
+    if (moved) this.notify();
     return this.persist(false);
+  }
+
+  /** The run produced its result: progress is full. */
+  complete(message: string): Promise<void> {
+    if (this.meter.complete(message)) this.notify();
+    this.run = { ...this.run, progress: this.meter.current };
+    return this.persist(true);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener(this.meter.current);
   }
 
   usage(usage: Usage): void {

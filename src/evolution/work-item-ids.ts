@@ -1,28 +1,65 @@
 import { InvalidInputError } from "../util/errors.js";
 
 /**
- * Agent-mode work item ids say what they are for, so accepting a result back needs no
- * session state: any server process rebuilds the item from the id and checks the reply
- * against it.
+ * Agent-mode ids say what they are for, so any server process can rebuild an item from its
+ * id and check a reply against it: no session state. Work handed out by a run carries the
+ * run id, so whoever submits it can be told how to continue that run.
+ *
+ *   analysis:<skill>:<version>:<trajectoryId>      an analysis against a base version
+ *   analysis:<runId>:<trajectoryId>                the same, for an evolve run
+ *   merge:<runId>:<level>:<index>:<inputHash12>    one merge of a run's tree
+ *   brief:<skill>:<version>:<kind>                 what every item of a stage shares
+ *   brief:<runId>:<kind>
  */
-export function analysisWorkItemId(skill: string, version: number, trajectoryId: string): string {
-  return `analysis:${skill}:${version}:${trajectoryId}`;
+
+export type WorkScope = { runId: string } | { skill: string; version: number };
+export type BriefKind = "error-analyst" | "success-analyst" | "merger";
+
+export type ParsedWorkItemId =
+  | { kind: "analysis"; scope: WorkScope; trajectoryId: string }
+  | { kind: "merge"; runId: string; level: number; index: number; inputHash: string }
+  | { kind: "brief"; scope: WorkScope; brief: BriefKind };
+
+const SKILL = "[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?";
+const RUN = "[A-Za-z0-9][A-Za-z0-9_-]{0,127}";
+const TRAJECTORY = "[0-9a-f]{64}";
+
+function scopePrefix(scope: WorkScope): string {
+  return "runId" in scope ? scope.runId : `${scope.skill}:${scope.version}`;
 }
 
-export function mergeWorkItemId(runId: string, level: number, index: number): string {
-  return `merge:${runId}:${level}:${index}`;
+export function analysisWorkItemId(scope: WorkScope, trajectoryId: string): string {
+  return `analysis:${scopePrefix(scope)}:${trajectoryId}`;
 }
 
-type ParsedWorkItemId =
-  | { kind: "analysis"; skill: string; version: number; trajectoryId: string }
-  | { kind: "merge"; runId: string; level: number; index: number };
+export function mergeWorkItemId(runId: string, level: number, index: number, inputHash: string): string {
+  return `merge:${runId}:${level}:${index}:${inputHash.slice(0, 12)}`;
+}
+
+export function briefId(scope: WorkScope, kind: BriefKind): string {
+  return `brief:${scopePrefix(scope)}:${kind}`;
+}
+
+const PATTERNS: [RegExp, (m: RegExpExecArray) => ParsedWorkItemId][] = [
+  [new RegExp(`^analysis:(${SKILL}):(\\d+):(${TRAJECTORY})$`), (m) => ({ kind: "analysis", scope: { skill: m[1]!, version: Number(m[2]) }, trajectoryId: m[3]! })],
+  [new RegExp(`^analysis:(${RUN}):(${TRAJECTORY})$`), (m) => ({ kind: "analysis", scope: { runId: m[1]! }, trajectoryId: m[2]! })],
+  [
+    new RegExp(`^merge:(${RUN}):(\\d+):(\\d+):([0-9a-f]{12})$`),
+    (m) => ({ kind: "merge", runId: m[1]!, level: Number(m[2]), index: Number(m[3]), inputHash: m[4]! }),
+  ],
+  [
+    new RegExp(`^brief:(${SKILL}):(\\d+):(error-analyst|success-analyst|merger)$`),
+    (m) => ({ kind: "brief", scope: { skill: m[1]!, version: Number(m[2]) }, brief: m[3] as BriefKind }),
+  ],
+  [new RegExp(`^brief:(${RUN}):(error-analyst|success-analyst|merger)$`), (m) => ({ kind: "brief", scope: { runId: m[1]! }, brief: m[2] as BriefKind })],
+];
 
 export function parseWorkItemId(id: string): ParsedWorkItemId {
-  const analysis = /^analysis:([a-z0-9-]{1,64}):(\d+):([0-9a-f]{64})$/.exec(id);
-  if (analysis) return { kind: "analysis", skill: analysis[1]!, version: Number(analysis[2]), trajectoryId: analysis[3]! };
-  const merge = /^merge:([A-Za-z0-9_-]{1,128}):(\d+):(\d+)$/.exec(id);
-  if (merge) return { kind: "merge", runId: merge[1]!, level: Number(merge[2]), index: Number(merge[3]) };
+  for (const [pattern, build] of PATTERNS) {
+    const m = pattern.exec(id);
+    if (m) return build(m);
+  }
   throw new InvalidInputError(
-    `"${id}" is not a work item id. Use the workItemId of an item returned by propose_lessons or consolidate_skill.`,
+    `"${id.slice(0, 200)}" is not a work item id. Use a workItemId from list_work_items (or a briefId it names).`,
   );
 }

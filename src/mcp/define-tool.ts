@@ -1,15 +1,23 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { ServerNotification, ServerRequest, ToolAnnotations, CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+  type ToolAnnotations,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { Trace2SkillError, errorMessage } from "../util/errors.js";
 import { log } from "../util/log.js";
+import { toolJsonSchema } from "./tool-json-schema.js";
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export interface ToolAnswer<O> {
   structured: O;
-  /** One or two lines for clients that show only text. */
+  /** One or two lines for people; clients such as Claude Code show the model only `structured`. */
   text: string;
 }
 
@@ -23,15 +31,23 @@ export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape
   handle(args: z.infer<z.ZodObject<I>>, extra: ToolExtra): Promise<ToolAnswer<z.infer<z.ZodObject<O>>>>;
 }
 
+/** The tools/list entries of each server, built once from the same zod schemas that validate calls. */
+const catalogs = new WeakMap<McpServer, Tool[]>();
+
 /**
  * Every tool has the same shape: zod input and output schemas, structuredContent plus a short
- * text (extra keys stripped by parsing with the output schema), and one error path — a domain error becomes `isError` with its actionable message; an
- * unexpected one is logged to stderr and reported without a stack.
+ * text, and one error path — a domain error becomes `isError` with its actionable message; an
+ * unexpected one is logged to stderr and reported without a stack. Unknown argument names are
+ * refused (a mistyped `verson` must not silently fall back to the default), naming the known ones.
  */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   server: McpServer,
   def: ToolDefinition<I, O>,
 ): void {
+  const known = Object.keys(def.input);
+  const inputSchema = z.strictObject(def.input, {
+    error: (issue) => (issue.code === "unrecognized_keys" ? unknownArgumentsMessage(def.name, issue.keys, known) : undefined),
+  });
   // Parsing our own answer strips extra keys (clients reject them) and catches shape drift.
   const outputSchema = z.object(def.output);
   server.registerTool(
@@ -39,9 +55,9 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
     {
       title: def.title,
       description: def.description,
-      inputSchema: def.input,
-      outputSchema: def.output,
-      annotations: { title: def.title, ...def.annotations },
+      inputSchema,
+      outputSchema,
+      annotations: def.annotations,
     },
     (async (args: z.infer<z.ZodObject<I>>, extra: ToolExtra): Promise<CallToolResult> => {
       try {
@@ -57,6 +73,60 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       }
     }) as never,
   );
+  const catalog = catalogs.get(server) ?? [];
+  catalog.push({
+    name: def.name,
+    title: def.title,
+    description: def.description,
+    inputSchema: toolJsonSchema(inputSchema, "input") as Tool["inputSchema"],
+    outputSchema: toolJsonSchema(outputSchema, "output") as Tool["outputSchema"],
+    annotations: def.annotations,
+  });
+  catalogs.set(server, catalog);
+}
+
+/**
+ * Answer tools/list from our catalog rather than the SDK's: the same schemas, without the
+ * `$schema` key and type arrays (portable across clients' validators) and computed once.
+ */
+export function serveToolCatalog(server: McpServer): void {
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalogs.get(server) ?? [] }));
+}
+
+function unknownArgumentsMessage(tool: string, unknown: readonly PropertyKey[], known: string[]): string {
+  const names = unknown.map(String);
+  const hints = names
+    .map((name) => ({ name, close: closest(name, known) }))
+    .filter((h) => h.close)
+    .map((h) => `"${h.name}" → "${h.close}"?`);
+  return (
+    `${tool} has no argument ${names.map((n) => `"${n}"`).join(", ")}` +
+    (hints.length > 0 ? ` (did you mean ${hints.join(", ")})` : "") +
+    `. Its arguments: ${known.length > 0 ? known.join(", ") : "none"}.`
+  );
+}
+
+/** The known name nearest to `name` (case-insensitive, ignoring _ and -), if it is close. */
+function closest(name: string, known: string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
+  let best: { name: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(norm(name), norm(k));
+    if (!best || d < best.d) best = { name: k, d };
+  }
+  return best && best.d <= Math.max(1, Math.floor(name.length / 3)) ? best.name : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
 }
 
 /** Send a progress notification when the caller asked for progress (progressToken). */

@@ -1,18 +1,28 @@
+import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import type { Engine } from "../engine.js";
 import { FORMAT_NAMES } from "../trajectory/importers/index.js";
+
+/** A skill-name argument that completes from the skills the store knows. */
+function skillArgument(engine: Engine, description: string) {
+  return completable(z.string().describe(description), async (value) => {
+    const names = (await engine.listSkills()).map((s) => s.name);
+    return names.filter((n) => n.startsWith(value ?? "")).slice(0, 100);
+  });
+}
 
 /**
  * Prompts the server offers to clients: one to reflect on and submit the agent's own run,
  * one to drive agent-mode evolution with parallel subagents.
  */
-export function registerPrompts(server: McpServer): void {
+export function registerPrompts(server: McpServer, engine: Engine): void {
   server.registerPrompt(
     "submit-this-run",
     {
       title: "Judge and submit this run",
       description: "Ask the agent to judge honestly whether the task it just did succeeded, and submit the run as evidence for a skill.",
-      argsSchema: { skill: z.string().describe("Skill the run is evidence for"), task: z.string().optional().describe("The task, if not obvious") },
+      argsSchema: { skill: skillArgument(engine, "Skill the run is evidence for"), task: z.string().optional().describe("The task, if not obvious") },
     },
     ({ skill, task }) => ({
       messages: [
@@ -40,7 +50,7 @@ export function registerPrompts(server: McpServer): void {
     {
       title: "Evolve a skill in agent mode",
       description: "Drive the whole Trace2Skill loop with no model in the server: you (and your parallel subagents) analyse and merge, the server does the rest.",
-      argsSchema: { skill: z.string(), purpose: z.string().optional().describe("Create mode: what the skill is for") },
+      argsSchema: { skill: skillArgument(engine, "Skill to evolve"), purpose: z.string().optional().describe("Create mode: what the skill is for") },
     },
     ({ skill, purpose }) => ({
       messages: [
@@ -49,15 +59,19 @@ export function registerPrompts(server: McpServer): void {
           content: {
             type: "text",
             text: [
-              `Evolve the skill "${skill}" from its recorded runs, in agent mode.`,
-              `1. Call propose_lessons { skill: "${skill}", provider: "agent"${purpose ? `, purpose: ${JSON.stringify(purpose)}` : ""} }.`,
-              "2. For each work item, start an independent subagent (in parallel when you can) with the item's instructions and rendered run. Each subagent must",
-              "   not see the others' answers; it returns JSON that satisfies the item's responseSchema exactly.",
-              "3. Send the results with submit_lessons { results: [{ work_item_id, result }] }. Fix and resend any rejected one.",
-              "4. Repeat 1-3 until propose_lessons returns no work items.",
-              `5. Call consolidate_skill { skill: "${skill}", provider: "agent" }. While its result status is "needs-work", do the merge work items the same way`,
-              "   (one subagent per merge), submit them, and call consolidate_skill again with the run_id it gave you.",
-              "6. When it reports a draft version, read it with get_skill and skill_history (diff), and tell the user what changed.",
+              `Evolve the skill "${skill}" from its recorded runs, in agent mode: you and your subagents analyse and merge, the server does the rest.`,
+              "Every answer of the server carries a `next` field: { tool, arguments, reason }. Follow it.",
+              `1. Call evolve_skill { skill: "${skill}", provider: "agent"${purpose ? `, purpose: ${JSON.stringify(purpose)}` : ""} }. Keep its runId.`,
+              "2. Call list_work_items { runId }. It lists EVERY pending item of the current stage (analyses first, then each merge level),",
+              "   with counts done / pending / total. If it gives a nextCursor, list the next page too.",
+              "3. Fan out: start one subagent per listed workItemId, all at once, in parallel. Tell each subagent exactly:",
+              "   \"Call get_work_item { workItemId: <id>, includeBrief: true }. Follow brief.instructions on its input, independently of any other",
+              "   run. Reply with JSON that satisfies brief.responseSchema exactly, and send it with submit_lessons { results: [{ workItemId: <id>, result }] }.",
+              "   If it is rejected, fix what the error names and submit again.\"",
+              "   Subagents must not see each other's answers. If you cannot start subagents, do the items yourself one by one the same way.",
+              "4. When every subagent is done, call list_work_items { runId } again: the next stage (or merge level) is listed. Repeat 3-4",
+              "   until its stage is \"ready\"; then call evolve_skill { resumeRunId: runId } as `next` says.",
+              "5. When the run reports a draft version, read it (skill_history { skill, diffTo: version }) and tell the user what changed.",
               "   Promote it with promote_skill_version only if the user agrees.",
             ].join("\n"),
           },

@@ -1,6 +1,8 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Engine } from "../engine.js";
 import { registerResources } from "./resources.js";
+import { SKILLS_EXTENSION_ID, registerSkillsExtension } from "./skills-extension.js";
+import { registerResourceSubscriptions } from "./subscriptions.js";
 import { registerSubmitTrajectoryTool } from "./tools/submit-trajectory.js";
 import { registerSetOutcomeTool } from "./tools/set-outcome.js";
 import { registerGetSkillTool, registerImportSkillTool, registerListSkillsTool } from "./tools/skills.js";
@@ -10,8 +12,10 @@ import {
   registerEvolveSkillTool,
   registerGetRunTool,
   registerProposeLessonsTool,
-  registerSubmitLessonsTool,
 } from "./tools/evolution.js";
+import { registerGetWorkItemTool, registerListWorkItemsTool, registerSubmitLessonsTool } from "./tools/work.js";
+import { serveToolCatalog } from "./define-tool.js";
+import { registerWorkResources } from "./work-resources.js";
 import { registerHistoryTool, registerPromoteTool, registerRollbackTool } from "./tools/versions.js";
 import { registerPrompts } from "./prompts.js";
 
@@ -22,7 +26,8 @@ const INSTRUCTIONS = `trace2skill turns your runs into evolved Agent Skills (the
 - After a task, submit your run with submit_trajectory (skill + outcome when known; set_outcome later).
 - evolve_skill analyses a skill's runs in parallel and merges the lessons into a new draft version
   (or propose_lessons then consolidate_skill, step by step). Without a server model you do the
-  analyses yourself: follow the work items, return them with submit_lessons.
+  analyses and merges yourself (agent mode): every answer's \`next\` field says what to call;
+  list_work_items lists every pending item at once, so hand each to its own subagent.
 - Review a draft with get_skill / skill_history, make it active with promote_skill_version.
 - Read the active skill with get_skill or the skill://<name>/SKILL.md resource.`;
 
@@ -31,7 +36,13 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
-      capabilities: { tools: {}, resources: { listChanged: true }, prompts: {}, logging: {} },
+      capabilities: {
+        tools: {},
+        resources: { subscribe: true, listChanged: true },
+        prompts: {},
+        logging: {},
+        extensions: { [SKILLS_EXTENSION_ID]: {} },
+      },
       instructions: INSTRUCTIONS,
     },
   );
@@ -41,6 +52,8 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
   registerListSkillsTool(server, engine);
   registerImportSkillTool(server, engine);
   registerProposeLessonsTool(server, engine);
+  registerListWorkItemsTool(server, engine);
+  registerGetWorkItemTool(server, engine);
   registerSubmitLessonsTool(server, engine);
   registerConsolidateSkillTool(server, engine);
   registerEvolveSkillTool(server, engine);
@@ -49,8 +62,12 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
   registerPromoteTool(server, engine);
   registerRollbackTool(server, engine);
   registerHistoryTool(server, engine);
+  serveToolCatalog(server);
   registerResources(server, engine);
-  registerPrompts(server);
+  registerWorkResources(server, engine);
+  registerSkillsExtension(server, engine);
+  const unsubscribeResourceUpdates = registerResourceSubscriptions(server, engine);
+  registerPrompts(server, engine);
   // Every session (stdio, or each HTTP client) hears about promotions made through any other.
   const unsubscribe = engine.onActiveVersionChange(() => {
     if (server.isConnected()) server.sendResourceListChanged();
@@ -59,6 +76,7 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
     server,
     cleanup: async () => {
       unsubscribe();
+      unsubscribeResourceUpdates();
       await server.close();
     },
   };

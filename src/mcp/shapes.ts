@@ -18,3 +18,5 @@ export const VersionMetaOutput = SkillVersionMetaSchema.pick({
 });
 
 export const SkipOutput = z.array(z.object({ what: z.string(), reason: z.string(), count: z.number() }));
+
+export const SkillName = z.string().max(64).describe("Skill name: lowercase letters, digits and hyphens, e.g. airline-support");

@@ -1,197 +1,210 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Engine } from "../../src/engine.js";
+import { StructuredOnlyAgent, answerFromSchema, type Listing, type WorkItemFull } from "../helpers/agent.js";
 import { REPO_ROOT, TAU_FIXTURE, callTool, connectInMemory, openTestEngine, textOf } from "../helpers/mcp.js";
-import { scriptedAnalysis, scriptedMerge } from "../helpers/scripted-model.js";
 
 /**
- * Agent mode end to end: no model anywhere in the server. The test plays the calling agent
- * (its "subagents" are the scripted analyst and merger) through a real MCP client.
+ * Agent mode as Claude Code and VS Code see it: the model gets only structuredContent, and a
+ * tool result over 25k tokens is not shown. A test agent that reads nothing else takes the
+ * 100 fixture runs to a draft, fanning out every pending item of each stage at once.
  */
 
 const run = promisify(execFile);
 const tau = JSON.parse(await readFile(TAU_FIXTURE, "utf8")) as unknown[];
 const SKILL = "airline-support";
-const RUNS = 30;
+/** Claude Code's limit on a shown tool result, in tokens (chars / 4). */
+const MAX_ANSWER_CHARS = 25_000 * 4;
+/** Answers that list things stay well below it. */
+const MAX_LISTING_CHARS = 20_000;
 
-interface AnalysisItem {
-  workItemId: string;
-  kind: "analysis";
-  trajectoryId: string;
-  instructions: string;
-  rendered: string;
-  responseSchema: Record<string, unknown>;
-}
+const LooseResult = z.looseObject({});
 
-interface MergeItem {
-  workItemId: string;
-  kind: "merge";
-  instructions: string;
-  inputs: string;
-  responseSchema: Record<string, unknown>;
-}
-
-interface ProposeOut {
-  provider: string;
-  workItems: AnalysisItem[];
-  remainingWorkItems: number;
-  cached: number;
-}
-
-interface RunOut {
-  runId: string;
-  stage: string;
-  finished: boolean;
-  errors: string[];
-  versionPath: string | null;
-  result: { status: string; version: number | null; levels: number; workItems: MergeItem[] } | null;
-}
-
-interface SubmitOut {
-  accepted: string[];
-  rejected: { workItemId: string; error: string }[];
-}
-
-describe("agent mode through a real MCP client (no model configured)", () => {
+describe("agent mode for a client that reads only structuredContent (100 fixture runs)", () => {
   let engine: Engine;
   let client: Client;
+  let agent: StructuredOnlyAgent;
+  let draft: { runId: string; result: { status: string; version: number }; versionPath: string };
 
   beforeAll(async () => {
     engine = await openTestEngine();
     client = await connectInMemory(engine);
-    await engine.importSkill(path.join(REPO_ROOT, "skills/airline-support"));
-    await engine.submit({ raw: tau.slice(0, RUNS), format: "tau-bench", skill: SKILL });
+    await engine.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+    await engine.submit({ raw: tau, format: "tau-bench", skill: SKILL });
+    agent = new StructuredOnlyAgent(client);
+    draft = (await agent.drive({ tool: "evolve_skill", arguments: { skill: SKILL, provider: "agent", waitSeconds: 30 } })) as typeof draft;
+  }, 240_000);
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it("reaches a valid draft by following `next` alone", async () => {
+    expect(draft.result).toMatchObject({ status: "draft", version: 2 });
+    const { stdout } = await run(path.join(REPO_ROOT, "node_modules/.bin/skills-ref"), ["validate", draft.versionPath]);
+    expect(stdout).toMatch(/Valid skill/);
+    const detail = await engine.versionDetail(SKILL, 2);
+    expect(detail.provenance.length).toBeGreaterThan(0);
+    expect(detail.provenance.every((p) => p.support.length > 0)).toBe(true);
+    expect(await engine.store.listAnalyses({ skill: SKILL })).toHaveLength(100);
+  });
+
+  it("lists every pending item of each stage at once, with counts, analyses first and then each merge level", () => {
+    const pending = agent.listings.filter((l) => l.stage !== "ready");
+    const stages = pending.map((l) => `${l.stage}${l.level ? `:${l.level}` : ""} ${l.pending}/${l.total}`);
+    // 100 analyses (two pages), then the merge tree of fan-in 5: 20, 4 and 1 merges — each a single fan-out.
+    expect(stages).toEqual(["analysis 100/100", "merge:1 20/20", "merge:2 4/4", "merge:3 1/1"]);
+    expect(pending[0]?.items).toHaveLength(50);
+    expect(pending[0]?.nextCursor).toBeTruthy();
+    const analysisPages = agent.answers.filter((a) => a.tool === "list_work_items" && (a.structured.stage as string) === "analysis");
+    const listedIds = new Set(analysisPages.flatMap((a) => (a.structured.items as { workItemId: string }[]).map((i) => i.workItemId)));
+    expect(listedIds.size).toBe(100);
+    // Each item was read once and submitted once: one subagent per item.
+    expect(agent.answers.filter((a) => a.tool === "get_work_item")).toHaveLength(100 + 20 + 4 + 1);
+    expect(agent.answers.filter((a) => a.tool === "submit_lessons")).toHaveLength(100 + 20 + 4 + 1);
+  });
+
+  it("keeps every answer under 25k tokens and every listing under 20,000 characters", () => {
+    expect(agent.answers.length).toBeGreaterThan(250);
+    for (const answer of agent.answers) {
+      expect(answer.chars, answer.tool).toBeLessThan(MAX_ANSWER_CHARS);
+      if (answer.tool === "list_work_items") expect(answer.chars).toBeLessThan(MAX_LISTING_CHARS);
+    }
+    const items = agent.answers.filter((a) => a.tool === "get_work_item");
+    const largest = Math.max(...items.map((a) => a.chars));
+    expect(largest).toBeLessThan(MAX_ANSWER_CHARS);
+  });
+
+  it("gives what the items of a stage share once, in the brief, not in every item", async () => {
+    const analysisItem = agent.answers.find((a) => a.tool === "get_work_item" && a.structured.kind === "analysis")?.structured as unknown as WorkItemFull;
+    expect(analysisItem.brief?.instructions).toMatch(/(error|success) analyst/);
+    expect(analysisItem.brief?.instructions).toContain("<base_skill");
+    // The tau-bench system prompt (the airline policy) is shared context: in the brief, a marker in the item.
+    expect(analysisItem.brief?.instructions).toContain("shared context S1");
+    expect(analysisItem.input).toContain("[shared context S1 — shown once above]");
+    expect(analysisItem.input).not.toContain("<base_skill");
+    const bare = await agent.call<WorkItemFull>("get_work_item", { workItemId: analysisItem.workItemId });
+    expect(bare.brief).toBeNull();
+    expect(bare.input).toBe(analysisItem.input);
+    const resource = await client.readResource({ uri: `work://item/${analysisItem.briefId}` });
+    const brief = JSON.parse((resource.contents[0] as { text: string }).text) as { instructions: string };
+    expect(brief.instructions).toBe(analysisItem.brief?.instructions);
+  });
+
+  it("lets a Skills-Extension client read the evolved skill and tells it when the draft is promoted", async () => {
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    await client.subscribeResource({ uri: `skill://${SKILL}/SKILL.md` });
+    const listed = await client.request({ method: "skills/list", params: { includeDrafts: true } }, LooseResult);
+    const uris = (listed.skills as { uri: string }[]).map((s) => s.uri);
+    expect(uris).toEqual(expect.arrayContaining([`skill://${SKILL}/SKILL.md`, `skill://${SKILL}/v2/${SKILL}/SKILL.md`]));
+
+    const promoted = await agent.call("promote_skill_version", { skill: SKILL, version: 2 });
+    expect(promoted).toMatchObject({ version: 2, status: "active" });
+    await expect.poll(() => updated).toContain(`skill://${SKILL}/SKILL.md`);
+    const got = await client.request({ method: "skills/get", params: { uri: `skill://${SKILL}/SKILL.md` } }, LooseResult);
+    const skillMd = await readFile(path.join(draft.versionPath, "SKILL.md"));
+    const entry = (got.skill as { resources: { uri: string; digest: string }[] }).resources.find((r) => r.uri.endsWith("/SKILL.md"));
+    expect(entry?.digest).toBe(`sha256:${createHash("sha256").update(skillMd).digest("hex")}`);
+  });
+});
+
+describe("agent-mode submissions that are wrong", () => {
+  let engine: Engine;
+  let client: Client;
+  let agent: StructuredOnlyAgent;
+
+  beforeAll(async () => {
+    engine = await openTestEngine();
+    client = await connectInMemory(engine);
+    await engine.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+    await engine.submit({ raw: tau.slice(0, 10), format: "tau-bench", skill: SKILL });
+    agent = new StructuredOnlyAgent(client);
   });
   afterAll(async () => {
     await client.close();
   });
 
-  const propose = async (): Promise<ProposeOut> => {
-    const res = await callTool(client, "propose_lessons", { skill: SKILL, provider: "agent", max_work_items: 10 });
-    expect(res.isError, textOf(res)).toBeFalsy();
-    return res.structuredContent as unknown as ProposeOut;
-  };
-  const submit = async (results: { work_item_id: string; result: unknown }[]): Promise<SubmitOut> => {
-    const res = await callTool(client, "submit_lessons", { results });
-    expect(res.isError, textOf(res)).toBeFalsy();
-    return res.structuredContent as unknown as SubmitOut;
-  };
-
-  it("hands out analysis work items with instructions, the rendered run and the schema to fill", async () => {
-    const out = await propose();
-    expect(out.provider).toBe("agent");
-    expect(out.workItems).toHaveLength(10);
-    expect(out.remainingWorkItems).toBe(RUNS - 10);
-    for (const item of out.workItems) {
-      expect(item.kind).toBe("analysis");
-      expect(item.instructions).toMatch(/(error|success) analyst/);
-      expect(item.instructions).toContain("<base_skill");
-      expect(item.rendered).toContain(`Trajectory ${item.trajectoryId}`);
-      expect(item.rendered).toMatch(/^#0 /m);
-      expect(item.responseSchema).toMatchObject({ type: "object" });
-      expect(Object.keys((item.responseSchema as { properties: object }).properties)).toEqual(
-        expect.arrayContaining(["lessons", "edits"]),
-      );
-    }
-  });
-
-  it("rejects a reply that does not fit the schema, says what to fix, and stores nothing", async () => {
-    const [item] = (await propose()).workItems;
-    if (!item) throw new Error("no work item");
-    const before = (await engine.store.listAnalyses({ skill: SKILL })).length;
-    const bad = await submit([{ work_item_id: item.workItemId, result: { lessons: [{ kind: "hunch", title: "x" }], edits: "none" } }]);
-    expect(bad.accepted).toEqual([]);
+  it("rejects a reply that does not fit the schema, says what to fix, stores nothing, and keeps the item pending", async () => {
+    const listing = await agent.call<Listing>("list_work_items", { skill: SKILL });
+    expect(listing).toMatchObject({ stage: "analysis", pending: 10, total: 10, done: 0 });
+    const [first] = listing.items;
+    if (!first) throw new Error("no item");
+    const bad = await agent.call<{ rejected: { workItemId: string; error: string }[]; next: { tool: string } }>("submit_lessons", {
+      results: [{ workItemId: first.workItemId, result: { lessons: [{ kind: "hunch", title: "x" }], edits: "none" } }],
+    });
     expect(bad.rejected).toHaveLength(1);
-    expect(bad.rejected[0]?.workItemId).toBe(item.workItemId);
-    // Actionable: names the offending fields.
     expect(bad.rejected[0]?.error).toMatch(/edits/);
     expect(bad.rejected[0]?.error).toMatch(/kind|title/);
-    expect((await engine.store.listAnalyses({ skill: SKILL })).length).toBe(before);
+    expect(bad.next.tool).toBe("submit_lessons");
+    expect(await engine.store.listAnalyses({ skill: SKILL })).toHaveLength(0);
+    const again = await agent.call<Listing>("list_work_items", { skill: SKILL });
+    expect(again.items.map((i) => i.workItemId)).toContain(first.workItemId);
 
-    const unknown = await submit([{ work_item_id: "analysis:airline-support:1:" + "0".repeat(64), result: scriptedAnalysis(item.instructions, item.rendered) }]);
-    expect(unknown.rejected).toHaveLength(1);
-    expect(unknown.rejected[0]?.error.length).toBeGreaterThan(20);
-    // The rejected item is still pending.
-    expect((await propose()).workItems.map((w) => w.workItemId)).toContain(item.workItemId);
-  });
-
-  it("accepts filled analyses until no work item remains", async () => {
-    let rounds = 0;
-    for (;;) {
-      const out = await propose();
-      if (out.workItems.length === 0) {
-        expect(out.remainingWorkItems).toBe(0);
-        expect(out.cached).toBe(RUNS);
-        break;
-      }
-      const results = out.workItems.map((item) => ({
-        work_item_id: item.workItemId,
-        result: scriptedAnalysis(item.instructions, item.rendered),
-      }));
-      const submitted = await submit(results);
-      expect(submitted.rejected).toEqual([]);
-      expect(submitted.accepted).toHaveLength(results.length);
-      rounds++;
-      expect(rounds).toBeLessThanOrEqual(RUNS / 10);
+    for (const id of ["analysis:airline-support:1:" + "0".repeat(64), "merge:nope:1:0:0123456789ab", "../../etc/passwd", first.briefId]) {
+      const res = await agent.call<{ rejected: { error: string }[] }>("submit_lessons", { results: [{ workItemId: id, result: {} }] });
+      expect(res.rejected, id).toHaveLength(1);
+      expect(res.rejected[0]?.error.length).toBeGreaterThan(20);
     }
-    const analyses = await engine.store.listAnalyses({ skill: SKILL });
-    expect(analyses).toHaveLength(RUNS);
-    expect(analyses.every((a) => a.provider === "agent" && a.patch.edits.length > 0)).toBe(true);
+    const unknownItem = await callTool(client, "get_work_item", { workItemId: "not-an-id" });
+    expect(unknownItem.isError).toBe(true);
+    expect(textOf(unknownItem)).toMatch(/not a work item id/);
   });
 
-  it("hands out merges as work items until a draft appears, and the draft validates", async () => {
-    const first = await callTool(client, "consolidate_skill", { skill: SKILL, provider: "agent", fan_in: 5, wait_seconds: 30 });
-    expect(first.isError, textOf(first)).toBeFalsy();
-    let view = first.structuredContent as unknown as RunOut;
-    expect(view.result?.status, textOf(first)).toBe("needs-work");
-    expect(view.result?.levels).toBe(3);
-    expect(textOf(first)).toMatch(/submit_lessons/);
-    const runId = view.runId;
+  it("pages with a cursor that survives items being submitted between pages", async () => {
+    const page1 = await agent.call<Listing>("list_work_items", { skill: SKILL, limit: 4 });
+    expect(page1.items).toHaveLength(4);
+    expect(page1.next).toMatchObject({ tool: "list_work_items", arguments: { cursor: page1.nextCursor } });
+    // Someone submits the first listed item meanwhile.
+    const item = await agent.call<WorkItemFull>("get_work_item", { workItemId: page1.items[0]!.workItemId, includeBrief: true });
+    await agent.call("submit_lessons", { results: [{ workItemId: item.workItemId, result: answerFromSchema(item) }] });
+    const page2 = await agent.call<Listing>("list_work_items", { skill: SKILL, limit: 4, cursor: page1.nextCursor });
+    const page3 = await agent.call<Listing>("list_work_items", { skill: SKILL, limit: 4, cursor: page2.nextCursor });
+    const seen = [...page1.items, ...page2.items, ...page3.items].map((i) => i.workItemId);
+    expect(new Set(seen).size).toBe(10);
+    expect(page3.nextCursor).toBeNull();
+    expect(page3).toMatchObject({ pending: 9, done: 1, total: 10 });
+    const badCursor = await callTool(client, "list_work_items", { skill: SKILL, cursor: "garbage" });
+    expect(badCursor.isError).toBe(true);
+  });
 
-    let merges = 0;
-    while (view.result?.status === "needs-work") {
-      const items = view.result.workItems;
-      expect(items.length).toBeGreaterThan(0);
-      for (const item of items) {
-        expect(item.kind).toBe("merge");
-        expect(item.instructions).toMatch(/merge/i);
-        expect(item.inputs).toContain("<input_edits>");
-      }
-      const submitted = await submit(items.map((item) => ({ work_item_id: item.workItemId, result: scriptedMerge(item.inputs) })));
-      expect(submitted.rejected).toEqual([]);
-      merges += items.length;
-      expect(merges).toBeLessThanOrEqual(6 + 2 + 1);
-      const next = await callTool(client, "consolidate_skill", { skill: SKILL, provider: "agent", run_id: runId, wait_seconds: 30 });
-      expect(next.isError, textOf(next)).toBeFalsy();
-      view = next.structuredContent as unknown as RunOut;
-      expect(view.runId).toBe(runId);
+  it("refuses a merge whose inputs changed since it was listed", async () => {
+    const agent2 = new StructuredOnlyAgent(client);
+    // Finish the analyses through the skill scope first.
+    let listing = await agent2.call<Listing>("list_work_items", { skill: SKILL });
+    while (listing.stage !== "ready") {
+      await agent2.fanOut(listing);
+      listing = await agent2.call<Listing>("list_work_items", { skill: SKILL });
     }
-    // 30 patches, fan-in 5: 6 merges, then groups of 5 and 1 (a lone patch passes through), then 1.
-    expect(merges).toBe(8);
-    expect(view.stage, view.errors.join("\n")).toBe("done");
-    expect(view.result).toMatchObject({ status: "draft", version: 2 });
-    const dir = view.versionPath as string;
-    expect(dir).toBe(engine.versionPath(SKILL, 2));
-    const { stdout } = await run(path.join(REPO_ROOT, "node_modules/.bin/skills-ref"), ["validate", dir]);
-    expect(stdout).toMatch(/Valid skill/);
-    const detail = await engine.versionDetail(SKILL, 2);
-    expect(detail.provenance.length).toBeGreaterThan(0);
-    expect(detail.provenance.every((p) => p.support.length > 0)).toBe(true);
+    expect(listing.next).toMatchObject({ tool: "consolidate_skill", arguments: { skill: SKILL, provider: "agent" } });
+    const start = await agent2.call<{ runId: string; next: { tool: string } }>("consolidate_skill", { ...listing.next!.arguments, waitSeconds: 30 });
+    expect(start.next.tool).toBe("list_work_items");
+    const merges = await agent2.call<Listing>("list_work_items", { runId: start.runId });
+    expect(merges.stage).toBe("merge");
+    const stale = merges.items[0]!.workItemId.replace(/:[0-9a-f]{12}$/, ":000000000000");
+    const res = await agent2.call<{ rejected: { error: string }[] }>("submit_lessons", { results: [{ workItemId: stale, result: { edits: [] } }] });
+    expect(res.rejected[0]?.error).toMatch(/other inputs/);
   });
+});
 
-  it("offers the two prompts, and the agent-mode one names the tools to call", async () => {
-    const { prompts } = await client.listPrompts();
-    expect(prompts.map((p) => p.name)).toEqual(expect.arrayContaining(["submit-this-run", "evolve-with-subagents"]));
+describe("prompts and completions for agent mode", () => {
+  it("teaches the fan-out flow in terms a structured-only client can follow, and completes skill names", async () => {
+    const engine = await openTestEngine();
+    const client = await connectInMemory(engine);
+    await engine.importSkill(path.join(REPO_ROOT, "skills", SKILL));
     const evolve = await client.getPrompt({ name: "evolve-with-subagents", arguments: { skill: SKILL } });
     const text = evolve.messages.map((m) => (m.content.type === "text" ? m.content.text : "")).join("\n");
-    for (const tool of ["propose_lessons", "submit_lessons", "consolidate_skill"]) expect(text).toContain(tool);
-    expect(text).toContain(SKILL);
-    const submitRun = await client.getPrompt({ name: "submit-this-run", arguments: { skill: SKILL } });
-    const submitText = submitRun.messages.map((m) => (m.content.type === "text" ? m.content.text : "")).join("\n");
-    expect(submitText).toContain("submit_trajectory");
+    for (const word of ["list_work_items", "get_work_item", "includeBrief", "submit_lessons", "resumeRunId", "`next`", "all at once"]) {
+      expect(text).toContain(word);
+    }
+    const completed = await client.complete({ ref: { type: "ref/prompt", name: "evolve-with-subagents" }, argument: { name: "skill", value: "air" } });
+    expect(completed.completion.values).toEqual([SKILL]);
+    await client.close();
   });
 });

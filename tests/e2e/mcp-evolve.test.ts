@@ -67,7 +67,7 @@ async function callWithProgress(client: Client, name: string, args: Record<strin
 async function untilFinished(client: Client, first: CallToolResult): Promise<RunOut> {
   let view = first.structuredContent as unknown as RunOut;
   while (!view.finished) {
-    const next = await callTool(client, "get_run", { run_id: view.runId, wait_seconds: 10 });
+    const next = await callTool(client, "get_run", { runId: view.runId, waitSeconds: 10 });
     expect(next.isError, textOf(next)).toBeFalsy();
     view = next.structuredContent as unknown as RunOut;
   }
@@ -141,7 +141,7 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
   it("evolves a draft through a merge tree of 3 levels, reporting progress", async () => {
     fake.script(scriptedResponder());
     const callsBefore = fake.calls.count;
-    const { result, progress } = await callWithProgress(client, "evolve_skill", { skill: SKILL, fan_in: 5, wait_seconds: 55 });
+    const { result, progress } = await callWithProgress(client, "evolve_skill", { skill: SKILL, fanIn: 5, waitSeconds: 55 });
     expect(result.isError, textOf(result)).toBeFalsy();
     draft = await untilFinished(client, result);
     expect(draft.stage, draft.errors.join("\n")).toBe("done");
@@ -149,6 +149,10 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
     expect(draft.result?.version).toBe(2);
     expect(draft.versionPath).toBe(engine.versionPath(SKILL, 2));
     expect(progress.length).toBeGreaterThan(0);
+    // Progress only goes forward (MCP requires it), against one total for the run.
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.progress).toBeGreaterThan(progress[i - 1]!.progress);
+    expect(new Set(progress.map((p) => p.total)).size).toBe(1);
+    expect(progress.every((p) => p.progress <= (p.total ?? 0))).toBe(true);
     // Analyses came from the cache; the model only merged: 20 + 4 + 1 groups (and maybe a repair).
     const mergeCalls = fake.calls.bodies.slice(callsBefore).filter((b) => b.response_format?.json_schema?.name === "merge");
     expect(mergeCalls.length).toBe(25);
@@ -204,7 +208,7 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
   });
 
   it("lists the history with changelog and diff, and rolls back to v1", async () => {
-    const history = await callTool(client, "skill_history", { skill: SKILL, diff_to: 2 });
+    const history = await callTool(client, "skill_history", { skill: SKILL, diffTo: 2 });
     expect(history.isError, textOf(history)).toBeFalsy();
     const h = history.structuredContent as {
       versions: { version: number; status: string; changelog: string[] }[];
@@ -237,8 +241,8 @@ describe("create mode: a new skill from a name, a purpose and a few runs", () =>
       const first = await callTool(client, "evolve_skill", {
         skill,
         purpose: "Help airline customers change, book and cancel flights within policy.",
-        fan_in: 5,
-        wait_seconds: 55,
+        fanIn: 5,
+        waitSeconds: 55,
       });
       expect(first.isError, textOf(first)).toBeFalsy();
       const view = await untilFinished(client, first);

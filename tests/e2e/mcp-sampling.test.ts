@@ -77,7 +77,7 @@ describe("mcp-sampling: the server borrows the client's model", () => {
 
   it("merges through the client's model too, into a draft", async () => {
     const before = requests.length;
-    const res = await callTool(client, "consolidate_skill", { skill: SKILL, fan_in: 5, wait_seconds: 30 });
+    const res = await callTool(client, "consolidate_skill", { skill: SKILL, fanIn: 5, waitSeconds: 30 });
     expect(res.isError, textOf(res)).toBeFalsy();
     const view = res.structuredContent as { stage: string; errors: string[]; result: { status: string; version: number; levels: number } | null };
     expect(view.stage, view.errors.join("\n")).toBe("done");

@@ -86,7 +86,7 @@ describe("the server started exactly as mcp.json says (real stdio process)", () 
         const res = await callTool(client, "submit_trajectory", { raw: record, format: "tau-bench", skill: "airline-support" });
         expect(res.isError, textOf(res)).toBeFalsy();
       }
-      const evolved = await callTool(client, "evolve_skill", { skill: "airline-support", provider: "heuristic", wait_seconds: 55 });
+      const evolved = await callTool(client, "evolve_skill", { skill: "airline-support", provider: "heuristic", waitSeconds: 55 });
       expect(evolved.isError, textOf(evolved)).toBeFalsy();
       const run = evolved.structuredContent as { stage: string; versionPath: string; result: { status: string; version: number } };
       expect(run.stage).toBe("done");
@@ -94,7 +94,7 @@ describe("the server started exactly as mcp.json says (real stdio process)", () 
       const { stdout } = await promisify(execFile)(path.join(REPO_ROOT, "node_modules/.bin/skills-ref"), ["validate", run.versionPath]);
       expect(stdout).toMatch(/Valid skill/);
 
-      const history = await callTool(client, "skill_history", { skill: "airline-support", diff_to: run.result.version });
+      const history = await callTool(client, "skill_history", { skill: "airline-support", diffTo: run.result.version });
       expect(textOf(history)).toMatch(/^\+.*Statistical pattern/m);
       const promoted = await callTool(client, "promote_skill_version", { skill: "airline-support", version: run.result.version });
       expect(promoted.isError, textOf(promoted)).toBeFalsy();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { buildAnalystRequest, processReply } from "../../src/analysis/analysts.js";
 import { analysisKey, analystConfig } from "../../src/analysis/run-analysis.js";
 import { AnalysisReplySchema, type AnalysisReply } from "../../src/analysis/schema.js";
-import { acceptAnalysisSubmission, AnalysisWorkItemSchema, buildWorkItem } from "../../src/analysis/work-items.js";
+import { acceptAnalysisSubmission, analysisBrief, analysisWork, renderAnalysisInput } from "../../src/analysis/work-items.js";
 import { scaffoldSkill } from "../../src/skill/scaffold.js";
 import { ingestRaw } from "../../src/trajectory/ingest.js";
 import { findSharedContext } from "../../src/trajectory/render.js";
@@ -42,33 +42,31 @@ const reply: AnalysisReply = {
 };
 
 describe("agent-mode work items", () => {
-  it("carries the same instructions and rendering as a model analyst, and the schema to fill", () => {
+  it("splits a model analyst's request into a brief shared by the stage and a small item per run", () => {
     const shared = findSharedContext(trajectories);
-    const item = buildWorkItem(failed, base, { shared });
-    expect(() => AnalysisWorkItemSchema.parse(item)).not.toThrow();
     const request = buildAnalystRequest(failed, base, { shared });
-    expect(item).toMatchObject({
-      kind: "analysis",
+    const brief = analysisBrief("error", base, shared);
+    expect(brief.instructions).toBe(request.instructions);
+    expect(Object.keys(brief.responseSchema.properties as object)).toEqual(expect.arrayContaining(["lessons", "edits"]));
+    const input = renderAnalysisInput(failed, "error", shared);
+    expect(input.startsWith(request.rendered)).toBe(true);
+    expect(input).toContain("for diagnosis only");
+    // The shared context is in the brief once, not in each item.
+    if (shared.blocks[0]) expect(input).not.toContain(shared.blocks[0].text);
+    const work = analysisWork(failed, base);
+    expect(work).toEqual({
+      cacheKey: analysisKey({ trajectoryId: failed.id, base, config: analystConfig({ provider: "agent", model: "calling-agent", kind: "error" }) }),
       trajectoryId: failed.id,
       analyst: "error",
-      instructions: request.instructions,
-      rendered: request.rendered,
-      baseSkill: base.files["SKILL.md"],
     });
-    expect(item.rendered).toContain("for diagnosis only");
-    expect(Object.keys(item.responseSchema.properties as object)).toEqual(expect.arrayContaining(["lessons", "edits"]));
-    expect(item.id).toBe(
-      analysisKey({ trajectoryId: failed.id, base, config: analystConfig({ provider: "agent", model: "calling-agent", kind: "error" }) }),
-    );
-    const success = buildWorkItem(succeeded, base);
-    expect(success.analyst).toBe("success");
-    expect(success.rendered).not.toContain("ground truth");
+    expect(analysisWork(succeeded, base)?.analyst).toBe("success");
+    expect(renderAnalysisInput(succeeded, "success", shared)).not.toContain("ground truth");
+    expect(analysisWork({ ...failed, outcome: { ...failed.outcome, success: null } }, base)).toBeNull();
   });
 
   it("accepts a filled reply and post-processes it exactly like a model's", () => {
     expect(leakedId).toBeDefined();
-    const item = buildWorkItem(failed, base);
-    const accepted = acceptAnalysisSubmission(item, JSON.parse(JSON.stringify(reply)), { trajectory: failed, base });
+    const accepted = acceptAnalysisSubmission("item-1", JSON.parse(JSON.stringify(reply)), { trajectory: failed, base });
     expect(accepted).toEqual(processReply(AnalysisReplySchema.parse(reply), failed, base));
     expect(accepted.lessons).toHaveLength(1);
     expect(accepted.lessons[0]).toMatchObject({ support: [failed.id], evidence: [{ trajectoryId: failed.id, stepIds: [8, 9] }] });
@@ -77,11 +75,9 @@ describe("agent-mode work items", () => {
   });
 
   it("refuses a reply that does not match the schema, saying which field", () => {
-    const item = buildWorkItem(failed, base);
     const broken = { lessons: [{ ...reply.lessons[0], kind: "vibes" }], edits: [] };
-    expect(() => acceptAnalysisSubmission(item, broken, { trajectory: failed, base })).toThrow(InvalidInputError);
-    expect(() => acceptAnalysisSubmission(item, broken, { trajectory: failed, base })).toThrow(/lessons\[0\]\.kind|kind/);
-    expect(() => acceptAnalysisSubmission(item, "not an object", { trajectory: failed, base })).toThrow(InvalidInputError);
-    expect(() => acceptAnalysisSubmission(item, reply, { trajectory: succeeded, base })).toThrow(/is for trajectory/);
+    expect(() => acceptAnalysisSubmission("item-1", broken, { trajectory: failed, base })).toThrow(InvalidInputError);
+    expect(() => acceptAnalysisSubmission("item-1", broken, { trajectory: failed, base })).toThrow(/lessons\[0\]\.kind|kind/);
+    expect(() => acceptAnalysisSubmission("item-1", "not an object", { trajectory: failed, base })).toThrow(InvalidInputError);
   });
 });

@@ -6,7 +6,7 @@ import type { Edit, Patch } from "../../src/analysis/schema.js";
 import { runArtifactCheckpoints, groupArtifactName } from "../../src/consolidation/checkpoints.js";
 import { consolidate } from "../../src/consolidation/consolidate.js";
 import { groupInputHash, nextMergeWork } from "../../src/consolidation/merge-tree.js";
-import { acceptMergeSubmission, buildMergeWorkItem } from "../../src/consolidation/work-items.js";
+import { acceptMergeSubmission } from "../../src/consolidation/work-items.js";
 import { scaffoldSkill } from "../../src/skill/scaffold.js";
 import type { SkillFolder } from "../../src/skill/types.js";
 import { validateSkill } from "../../src/skill/validate.js";
@@ -136,7 +136,6 @@ describe("consolidate (deterministic)", () => {
       if (work.done) break;
       levelsSeen.push(work.level);
       for (const { index, group } of work.pending) {
-        const item = buildMergeWorkItem(group, work.level, index, base);
         // The "agent" keeps the first edit of each distinct text, citing every input with that text.
         const edits = group.flatMap((p) => p.edits);
         const texts = [...new Set(edits.map((e) => (e as { content: string }).content))];
@@ -147,7 +146,7 @@ describe("consolidate (deterministic)", () => {
             return { sources, edit };
           }),
         };
-        const result = acceptMergeSubmission(item, group, reply);
+        const result = acceptMergeSubmission(`merge-${work.level}-${index}`, group, reply);
         await checkpoints.saveGroup(work.level, index, { inputHash: groupInputHash(group), result });
       }
     }

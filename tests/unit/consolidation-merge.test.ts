@@ -4,7 +4,7 @@ import { deterministicMerge, jaccard, mergeEdits, tokens } from "../../src/conso
 import { acceptMergeReply, MergeReplySchema, type MergeReply } from "../../src/consolidation/merge-reply.js";
 import { flattenGroup } from "../../src/consolidation/merge-tree.js";
 import { modelMerge } from "../../src/consolidation/model-merge.js";
-import { acceptMergeSubmission, buildMergeWorkItem } from "../../src/consolidation/work-items.js";
+import { acceptMergeSubmission, mergeBrief, mergeWork } from "../../src/consolidation/work-items.js";
 import { OpenAICompatibleModel } from "../../src/llm/openai-compatible.js";
 import type { SkillFolder } from "../../src/skill/types.js";
 import { fakeModel, startFakeOpenAI, type FakeOpenAI } from "../helpers/fake-openai.js";
@@ -203,29 +203,28 @@ describe("modelMerge through the fake OpenAI server", () => {
 describe("agent-mode merge work items", () => {
   const group: Patch[] = [patch(append("- Confirm identity.", ["a"])), patch(append("- Confirm identity!", ["b"]))];
 
-  it("builds an item with instructions, numbered inputs and a JSON schema", () => {
-    const item = buildMergeWorkItem(group, 2, 3, base);
-    expect(item.kind).toBe("merge");
-    expect(item.id).toMatch(/^merge-l2-g3-[0-9a-f]{12}$/);
-    expect(item.instructions).toMatch(/Cite your sources/);
-    expect(item.inputs).toContain("[1] support: 1 trajectories");
-    expect(JSON.stringify(item.responseSchema)).toContain("sources");
+  it("gives the merger's instructions, the base skill and the JSON schema once as a brief, and the numbered inputs per item", () => {
+    const brief = mergeBrief(base);
+    expect(brief.instructions).toMatch(/Cite your sources/);
+    expect(brief.instructions).toContain("<skill_md>");
+    expect(JSON.stringify(brief.responseSchema)).toContain("sources");
+    const work = mergeWork(group);
+    expect(work).toMatchObject({ patches: 2, edits: 2 });
+    expect(work.input).toContain("[1] support: 1 trajectories");
+    expect(work.input).not.toContain("<skill_md>");
   });
 
   it("accepts a submission through the same code path (support unioned by code)", () => {
-    const item = buildMergeWorkItem(group, 1, 0, base);
-    const result = acceptMergeSubmission(item, group, {
+    const result = acceptMergeSubmission("merge-1", group, {
       edits: [{ sources: [1, 2], edit: { op: "append_to_section", file: "SKILL.md", section: "Rules", content: "- Confirm identity." } }],
     });
     expect(result.patch.edits[0]?.support).toEqual(["a", "b"]);
   });
 
   it("refuses a malformed or mismatched submission with an actionable message", () => {
-    const item = buildMergeWorkItem(group, 1, 0, base);
-    expect(() => acceptMergeSubmission(item, group, { edits: "nope" })).toThrow(/response schema/);
-    expect(() => acceptMergeSubmission(item, [group[0] as Patch], { edits: [] })).toThrow(/different set of patches/);
+    expect(() => acceptMergeSubmission("merge-1", group, { edits: "nope" })).toThrow(/response schema/);
     expect(() =>
-      acceptMergeSubmission(item, group, {
+      acceptMergeSubmission("merge-1", group, {
         edits: [1, 1, 2].map((s) => ({ sources: [s], edit: { op: "append_to_section", file: "SKILL.md", section: "Rules", content: "x" } })),
       }),
     ).toThrow(/never grow/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { latestPerSession } from "../../src/evolution/evolve.js";
-import { parseWorkItemId } from "../../src/evolution/work-item-ids.js";
+import { latestPerSession } from "../../src/evolution/inputs.js";
+import { analysisWorkItemId, briefId, mergeWorkItemId, parseWorkItemId } from "../../src/evolution/work-item-ids.js";
 import { chooseProvider } from "../../src/evolution/providers.js";
 import type { LanguageModel } from "../../src/llm/port.js";
 
@@ -26,9 +26,27 @@ describe("provider choice", () => {
 describe("work item ids", () => {
   it("round-trip what an item is for, and refuse anything else", () => {
     const id = "a".repeat(64);
-    expect(parseWorkItemId(`analysis:airline-support:3:${id}`)).toEqual({ kind: "analysis", skill: "airline-support", version: 3, trajectoryId: id });
-    expect(parseWorkItemId("merge:evolve-20261123-1-abc:2:7")).toEqual({ kind: "merge", runId: "evolve-20261123-1-abc", level: 2, index: 7 });
-    for (const bad of ["", "analysis:../../etc:1:" + id, "merge:../x:1:1", "analysis:ok:1:xyz", "whatever"]) {
+    const run = "evolve-20261123-1-abc";
+    expect(parseWorkItemId(analysisWorkItemId({ skill: "airline-support", version: 3 }, id))).toEqual({
+      kind: "analysis",
+      scope: { skill: "airline-support", version: 3 },
+      trajectoryId: id,
+    });
+    expect(parseWorkItemId(analysisWorkItemId({ runId: run }, id))).toEqual({ kind: "analysis", scope: { runId: run }, trajectoryId: id });
+    expect(parseWorkItemId(mergeWorkItemId(run, 2, 7, "0123456789abcdef"))).toEqual({
+      kind: "merge",
+      runId: run,
+      level: 2,
+      index: 7,
+      inputHash: "0123456789ab",
+    });
+    expect(parseWorkItemId(briefId({ runId: run }, "merger"))).toEqual({ kind: "brief", scope: { runId: run }, brief: "merger" });
+    expect(parseWorkItemId(briefId({ skill: "x", version: 1 }, "error-analyst"))).toEqual({
+      kind: "brief",
+      scope: { skill: "x", version: 1 },
+      brief: "error-analyst",
+    });
+    for (const bad of ["", "analysis:../../etc:1:" + id, "merge:../x:1:1:0123456789ab", "merge:r:1:1", "analysis:ok:1:xyz", "brief:r:other", "whatever"]) {
       expect(() => parseWorkItemId(bad)).toThrow(/not a work item id/);
     }
   });

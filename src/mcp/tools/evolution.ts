@@ -4,40 +4,44 @@ import { z } from "zod";
 import type { Engine, RunView } from "../../engine.js";
 import { PROVIDERS } from "../../evolution/providers.js";
 import type { CallContext } from "../../evolution/evolve.js";
+import { WorkSummarySchema } from "../../evolution/work-queue.js";
 import { SamplingModel } from "../../llm/sampling.js";
-import { Trace2SkillError } from "../../util/errors.js";
+import { UsageSchema } from "../../llm/usage.js";
+import { InvalidInputError, Trace2SkillError } from "../../util/errors.js";
 import { defineTool, reportProgress, type ToolExtra } from "../define-tool.js";
+import { nextForRun, NextStepSchema } from "../next.js";
+import { SkillName } from "../shapes.js";
 
-const Provider = z.enum(PROVIDERS).optional().describe(
-  "openai-compatible (the server's model), mcp-sampling (your client's model), agent (you do the analyses: work items), heuristic (statistics, no model). Default: a configured model, else sampling, else agent.",
-);
+const Provider = z
+  .enum(PROVIDERS)
+  .optional()
+  .describe("Who analyses and merges: openai-compatible (server model), mcp-sampling (your client's model), agent (you: work items), heuristic (statistics). Default: a configured model, else sampling, else agent.");
 
-const RunId = z
+export const RunId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, "A run id is letters, digits, - and _ (as evolve_skill / consolidate_skill return it).");
 
-const Usage = z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number(), calls: z.number() });
-
-const WorkItem = z
-  .object({
-    workItemId: z.string().describe("Pass this back to submit_lessons with your filled result"),
-    kind: z.enum(["analysis", "merge"]),
-    instructions: z.string(),
-    responseSchema: z.record(z.string(), z.unknown()),
-  })
-  .catchall(z.unknown());
+const BaseVersion = z.number().int().positive().optional().describe("Frozen base version (default: the active one)");
+const FanIn = z.number().int().min(2).max(20).optional().describe("Patches per merge (default 5)");
+const MinSupport = z.number().int().min(1).optional().describe("Edits backed by fewer runs are dropped (default 2)");
+const WaitSeconds = z
+  .number()
+  .min(0)
+  .max(55)
+  .optional()
+  .describe("Seconds to wait for the run before answering with its progress (default 45; the run goes on)");
 
 const RunOutput = {
   runId: z.string(),
   skill: z.string(),
-  kind: z.string(),
+  kind: z.string().describe("evolve | consolidate"),
   stage: z.string().describe("queued | analysing | merging | applying | done | failed | cancelled | interrupted"),
   finished: z.boolean(),
   progress: z.object({ done: z.number(), total: z.number(), message: z.string() }),
-  usage: Usage,
+  usage: UsageSchema,
   errors: z.array(z.string()),
   resultVersion: z.number().nullable(),
-  versionPath: z.string().nullable().describe("Folder of the new draft version's files"),
+  versionPath: z.string().nullable().describe("Folder of the new draft's files"),
   result: z
     .object({
       status: z.enum(["draft", "existing", "no-change", "no-patches", "needs-work"]),
@@ -50,61 +54,81 @@ const RunOutput = {
       skipped: z.number(),
       blocked: z.number(),
       changelog: z.array(z.string()),
-      workItems: z.array(WorkItem),
     })
     .nullable(),
+  work: WorkSummarySchema.nullable().describe("Agent mode: the stage waiting for you and its counts"),
+  next: NextStepSchema,
 };
 
-/** What the server can borrow from this call's client: its model, through sampling. */
-function callContext(server: McpServer, extra: ToolExtra): CallContext {
+/**
+ * What the server can borrow from this call's client (its model, through sampling), and a
+ * progress sink that goes quiet once the call has answered: a run may outlive its call, but
+ * its progress token does not.
+ */
+function callContext(server: McpServer, extra: ToolExtra): CallContext & { close(): void } {
   // Every queued model call listens on the request's signal: many listeners are expected.
   setMaxListeners(0, extra.signal);
   const sampling = SamplingModel.available(server.server) ? new SamplingModel(server.server) : undefined;
+  let open = true;
   return {
     surface: "mcp",
     sampling,
     signal: extra.signal,
-    onProgress: (done, total, message) => void reportProgress(extra, done, total, message),
+    onProgress: (done, total, message) => {
+      if (open) void reportProgress(extra, done, total, message);
+    },
+    close: () => {
+      open = false;
+    },
   };
 }
 
 function describeRun(view: RunView): string {
   if (!view.finished) {
-    return `Run ${view.runId} is ${view.stage} (${view.progress.done}/${view.progress.total} ${view.progress.message}). ` +
-      (view.stage === "interrupted"
-        ? `Its process stopped; resume it with evolve_skill { resume_run_id: "${view.runId}" }.`
-        : `Poll it with get_run { run_id: "${view.runId}" }.`);
+    return `Run ${view.runId} is ${view.stage} (${view.progress.done}/${view.progress.total} ${view.progress.message}).`;
   }
   if (view.stage !== "done") return `Run ${view.runId} ${view.stage}: ${view.errors.at(-1) ?? "no detail"}`;
   const r = view.result;
   if (!r) return `Run ${view.runId} finished.`;
   const warnings = view.errors.map((e) => `\nWarning: ${e}`).join("");
-  return describeResult(view, r) + warnings;
-}
-
-function describeResult(view: RunView, r: NonNullable<RunView["result"]>): string {
   switch (r.status) {
     case "draft":
-      return `New draft ${view.skill} v${r.version} (from v${r.baseVersion}) at ${view.versionPath}.\n${r.changelog.join("\n")}\n` +
-        `Review it with get_skill { skill: "${view.skill}", version: ${r.version} } and make it active with promote_skill_version.`;
+      return `New draft ${view.skill} v${r.version} (from v${r.baseVersion}) at ${view.versionPath}.\n${r.changelog.join("\n")}${warnings}`;
     case "needs-work":
-      return `Agent mode: ${r.workItems.length} work item(s) for you. Do each (in parallel subagents if you can), send the results with submit_lessons, ` +
-        `then continue the run: ${view.kind === "evolve" ? `evolve_skill { resume_run_id: "${view.runId}" }` : `consolidate_skill { run_id: "${view.runId}" }`}.`;
+      return `Agent mode: ${r.work?.pending ?? 0} ${r.work?.stage ?? ""} item(s) wait for you (list_work_items { runId: "${view.runId}" }).`;
     case "existing":
-      return `Run ${view.runId} finished: the result is the same as the stored ${view.skill} v${r.version}; no new version.`;
+      return `Run ${view.runId} finished: the result is the same as the stored ${view.skill} v${r.version}; no new version.${warnings}`;
     case "no-change":
-      return `Run ${view.runId} finished: the merged edits did not change the skill.\n${r.changelog.join("\n")}`;
+      return `Run ${view.runId} finished: the merged edits did not change the skill.\n${r.changelog.join("\n")}${warnings}`;
     default:
-      return `Run ${view.runId} finished: ${r.changelog.join(" ") || "nothing to merge."}`;
+      return `Run ${view.runId} finished: ${r.changelog.join(" ") || "nothing to merge."}${warnings}`;
   }
 }
 
 /** A run that failed is an error for the caller (the run id stays in the message for get_run / resume). */
 function runAnswer(view: RunView) {
   if (view.stage === "failed") throw new Trace2SkillError(describeRun(view), "run_failed");
-  // Spreading turns the work-item interfaces into plain object types the loose output schema accepts.
-  const result = view.result && { ...view.result, workItems: view.result.workItems.map((w) => ({ ...w })) };
-  return { structured: { ...view, result }, text: describeRun(view) };
+  const { result, ...rest } = view;
+  const shown = result && {
+    status: result.status,
+    version: result.version,
+    baseVersion: result.baseVersion,
+    patches: result.patches,
+    levels: result.levels,
+    applied: result.applied,
+    dropped: result.dropped,
+    skipped: result.skipped,
+    blocked: result.blocked,
+    changelog: result.changelog,
+  };
+  return { structured: { ...rest, result: shown, work: result?.work ?? null, next: nextForRun(view) }, text: describeRun(view) };
+}
+
+/** A new run needs its skill; a continued one is the run's own (the name given, if any, is not used). */
+function requireSkill(skill: string | undefined, runId: string | undefined): string {
+  if (skill !== undefined) return skill;
+  if (runId !== undefined) return "";
+  throw new InvalidInputError("Give `skill` (the skill to work on), or the id of the run to continue.");
 }
 
 export function registerProposeLessonsTool(server: McpServer, engine: Engine): void {
@@ -112,18 +136,16 @@ export function registerProposeLessonsTool(server: McpServer, engine: Engine): v
     name: "propose_lessons",
     title: "Propose lessons from runs",
     description:
-      "Stage 2 of Trace2Skill: independent analysts read each of a skill's runs (default: all with a known outcome; already analysed ones are cached) " +
-      "against a frozen base version, and propose at most 3 lessons and a small patch per run. In agent mode (no server model) you get work items instead: " +
-      "do each one and hand the filled JSON back with submit_lessons. If the skill has no version yet, give `purpose` to create it from scratch.",
+      "Stage 2 of Trace2Skill: independent analysts read each run of a skill (known outcome; analysed ones are cached) against a frozen base version " +
+      "and propose at most 3 lessons and a small patch per run. In agent mode (no server model) the analyses are yours: follow `next`.",
     input: {
-      skill: z.string(),
-      trajectory_ids: z.array(z.string()).optional().describe("Only these runs (default: every run of the skill)"),
-      base_version: z.number().int().positive().optional().describe("Frozen base version (default: the active one)"),
-      purpose: z.string().max(500).optional().describe("One line: what the skill helps with (create mode only)"),
+      skill: SkillName,
+      trajectoryIds: z.array(z.string()).optional().describe("Only these runs (default: every run of the skill)"),
+      baseVersion: BaseVersion,
+      purpose: z.string().max(500).optional().describe("Create mode: one line on what the skill helps with"),
       provider: Provider,
       concurrency: z.number().int().min(1).max(64).optional().describe("Analyses in flight at once (default 8)"),
-      agentic: z.boolean().optional().describe("Let the analyst ask for any step in full (models with tool calls)"),
-      max_work_items: z.number().int().min(1).max(50).optional().describe("Agent mode: items per call (default 5)"),
+      agentic: z.boolean().optional().describe("Let a model analyst ask for any step in full (models with tool calls)"),
     },
     output: {
       skill: z.string(),
@@ -137,97 +159,76 @@ export function registerProposeLessonsTool(server: McpServer, engine: Engine): v
       skipped: z.array(z.object({ trajectoryId: z.string(), reason: z.string() })),
       lessons: z.array(z.object({ title: z.string(), kind: z.string(), support: z.number() })),
       edits: z.number(),
-      usage: Usage,
-      workItems: z.array(WorkItem),
-      remainingWorkItems: z.number(),
+      usage: UsageSchema,
+      work: WorkSummarySchema.nullable().describe("Agent mode: the analyses waiting for you"),
+      next: NextStepSchema,
     },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async handle(args, extra) {
-      const result = await engine.evolution.propose(
-        {
-          skill: args.skill,
-          trajectoryIds: args.trajectory_ids,
-          baseVersion: args.base_version,
-          purpose: args.purpose,
-          provider: args.provider,
-          concurrency: args.concurrency,
-          agentic: args.agentic,
-          maxWorkItems: args.max_work_items,
-        },
-        callContext(server, extra),
-      );
-      const text =
-        result.provider === "agent"
-          ? `Agent mode: ${result.workItems.length} analysis work item(s) here, ${result.remainingWorkItems} more after these, ${result.cached} already done. ` +
-            `Fill each item's responseSchema following its instructions, then call submit_lessons.`
-          : `${result.provider}: analysed ${result.analysed} run(s) of ${result.skill} against v${result.baseVersion} (${result.cached} cached, ` +
-            `${result.failures.length} failed, ${result.skipped.length} skipped): ${result.lessons.length} lesson(s), ${result.edits} proposed edit(s). ` +
-            `Next: consolidate_skill.`;
-      return { structured: result, text };
+      const ctx = callContext(server, extra);
+      try {
+        const result = await engine.evolution.propose(
+          {
+            skill: args.skill,
+            trajectoryIds: args.trajectoryIds,
+            baseVersion: args.baseVersion,
+            purpose: args.purpose,
+            provider: args.provider,
+            concurrency: args.concurrency,
+            agentic: args.agentic,
+          },
+          ctx,
+        );
+        const target = { skill: result.skill, baseVersion: result.baseVersion };
+        const next =
+          result.provider === "agent"
+            ? result.work?.stage === "analysis"
+              ? { tool: "list_work_items", arguments: target, reason: "Agent mode: list the pending analyses and hand each to a subagent, in parallel." }
+              : { tool: "consolidate_skill", arguments: { ...target, provider: "agent" }, reason: "Every analysis is in: merge them into a draft." }
+            : { tool: "consolidate_skill", arguments: target, reason: "Merge the proposed patches into a draft version." };
+        const text =
+          result.provider === "agent"
+            ? `Agent mode: ${result.work?.pending ?? 0} of ${result.work?.total ?? 0} analyses wait for you (list_work_items).`
+            : `${result.provider}: analysed ${result.analysed} run(s) of ${result.skill} against v${result.baseVersion} (${result.cached} cached, ` +
+              `${result.failures.length} failed, ${result.skipped.length} skipped): ${result.lessons.length} lesson(s), ${result.edits} proposed edit(s).`;
+        return { structured: { ...result, next }, text };
+      } finally {
+        ctx.close();
+      }
     },
   });
 }
-
-export function registerSubmitLessonsTool(server: McpServer, engine: Engine): void {
-  defineTool(server, {
-    name: "submit_lessons",
-    title: "Submit agent-mode results",
-    description:
-      "Agent mode: hand back the filled work items you got from propose_lessons (analyses) or consolidate_skill / evolve_skill (merges). " +
-      "Each result is validated exactly like a model's reply; a rejected one says what to fix and can be sent again.",
-    input: {
-      results: z
-        .array(z.object({ work_item_id: z.string(), result: z.unknown().describe("JSON that satisfies the item's responseSchema") }))
-        .min(1)
-        .max(50),
-    },
-    output: {
-      accepted: z.array(z.string()),
-      rejected: z.array(z.object({ workItemId: z.string(), error: z.string() })),
-    },
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    async handle(args) {
-      const outcome = await engine.evolution.submitWork(args.results.map((r) => ({ workItemId: r.work_item_id, result: r.result })));
-      const text =
-        `Accepted ${outcome.accepted.length}, rejected ${outcome.rejected.length}.` +
-        outcome.rejected.map((r) => `\n- ${r.workItemId}: ${r.error}`).join("");
-      return { structured: outcome, text };
-    },
-  });
-}
-
-const WaitSeconds = z
-  .number()
-  .min(0)
-  .max(55)
-  .optional()
-  .describe("How long to wait for the run before answering with its progress (default 45 s; the run goes on in the background)");
 
 export function registerConsolidateSkillTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
     name: "consolidate_skill",
     title: "Consolidate proposed patches",
     description:
-      "Stages 3-4 of Trace2Skill: merge the patches proposed for a skill's base version hierarchically (fan-in groups, level by level; support counted by code), " +
-      "keep prevalent edits in SKILL.md and rarer ones in references/, drop one-offs, check guards, apply, validate, and store a new DRAFT version with changelog and diff. " +
-      "Long runs continue in the background: poll with get_run. In agent mode you get merge work items: submit them with submit_lessons and call again with run_id.",
+      "Stages 3-4 of Trace2Skill: merge the patches proposed against a base version hierarchically (fan-in groups, support counted by code), " +
+      "keep prevalent edits in SKILL.md and rarer ones in references/, drop one-offs, guard, apply, validate, and store a DRAFT version. " +
+      "Runs in the background; follow `next`.",
     input: {
-      skill: z.string(),
-      base_version: z.number().int().positive().optional(),
-      fan_in: z.number().int().min(2).max(20).optional().describe("Patches per merge (default 5)"),
-      min_support: z.number().int().min(1).optional().describe("Edits backed by fewer runs are dropped (default 2)"),
+      skill: SkillName.optional().describe("Skill to consolidate (not needed with runId)"),
+      baseVersion: BaseVersion,
+      fanIn: FanIn,
+      minSupport: MinSupport,
       provider: Provider,
-      run_id: RunId.optional().describe("Continue this run (agent mode, or after an interruption)"),
-      wait_seconds: WaitSeconds,
+      runId: RunId.optional().describe("Continue this run (agent mode, or after an interruption)"),
+      waitSeconds: WaitSeconds,
     },
     output: RunOutput,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     async handle(args, extra) {
-      const handle = await engine.evolution.startConsolidate(
-        { skill: args.skill, baseVersion: args.base_version, fanIn: args.fan_in, minSupport: args.min_support, provider: args.provider, runId: args.run_id },
-        { ...callContext(server, extra), signal: undefined },
-      );
-      return runAnswer(await engine.runView(handle.id, (args.wait_seconds ?? 45) * 1000));
+      const ctx = callContext(server, extra);
+      try {
+        const handle = await engine.evolution.startConsolidate(
+          { skill: requireSkill(args.skill, args.runId), baseVersion: args.baseVersion, fanIn: args.fanIn, minSupport: args.minSupport, provider: args.provider, runId: args.runId },
+          { ...ctx, signal: undefined },
+        );
+        return runAnswer(await engine.runView(handle.id, (args.waitSeconds ?? 45) * 1000));
+      } finally {
+        ctx.close();
+      }
     },
   });
 }
@@ -237,40 +238,44 @@ export function registerEvolveSkillTool(server: McpServer, engine: Engine): void
     name: "evolve_skill",
     title: "Evolve a skill from its runs",
     description:
-      "The whole Trace2Skill loop in one run: analyse the skill's runs in parallel (propose_lessons), then merge and apply (consolidate_skill) into a new DRAFT version. " +
-      "Deepens an existing skill, or creates one from a name and `purpose`. Returns within wait_seconds with the result or the run's progress; the run goes on in the " +
-      "background (get_run), and an interrupted run resumes with resume_run_id, paying only for what is missing.",
+      "The whole Trace2Skill loop as one run: analyse a skill's runs in parallel, merge and apply into a new DRAFT version. Deepens a skill, or creates one " +
+      "from a name and `purpose`. Answers within waitSeconds; the run goes on in the background. Follow `next` (in agent mode the analyses and merges are yours).",
     input: {
-      skill: z.string(),
+      skill: SkillName.optional().describe("Skill to evolve (not needed with resumeRunId)"),
       purpose: z.string().max(500).optional().describe("Create mode: one line on what the skill helps with"),
-      base_version: z.number().int().positive().optional(),
-      trajectory_ids: z.array(z.string()).optional(),
+      baseVersion: BaseVersion,
+      trajectoryIds: z.array(z.string()).optional().describe("Only these runs (default: every run of the skill)"),
       provider: Provider,
-      concurrency: z.number().int().min(1).max(64).optional(),
-      fan_in: z.number().int().min(2).max(20).optional(),
-      min_support: z.number().int().min(1).optional(),
-      resume_run_id: RunId.optional(),
-      wait_seconds: WaitSeconds,
+      concurrency: z.number().int().min(1).max(64).optional().describe("Analyses and merges in flight at once (default 8)"),
+      fanIn: FanIn,
+      minSupport: MinSupport,
+      resumeRunId: RunId.optional().describe("Continue this run: after agent-mode work, or an interruption"),
+      waitSeconds: WaitSeconds,
     },
     output: RunOutput,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     async handle(args, extra) {
-      const handle = await engine.evolution.startEvolve(
-        {
-          skill: args.skill,
-          purpose: args.purpose,
-          baseVersion: args.base_version,
-          trajectoryIds: args.trajectory_ids,
-          provider: args.provider,
-          concurrency: args.concurrency,
-          fanIn: args.fan_in,
-          minSupport: args.min_support,
-          resumeRunId: args.resume_run_id,
-        },
-        // The run must outlive this call, so the call's cancellation does not stop it: cancel_run does.
-        { ...callContext(server, extra), signal: undefined },
-      );
-      return runAnswer(await engine.runView(handle.id, (args.wait_seconds ?? 45) * 1000));
+      const ctx = callContext(server, extra);
+      try {
+        const handle = await engine.evolution.startEvolve(
+          {
+            skill: requireSkill(args.skill, args.resumeRunId),
+            purpose: args.purpose,
+            baseVersion: args.baseVersion,
+            trajectoryIds: args.trajectoryIds,
+            provider: args.provider,
+            concurrency: args.concurrency,
+            fanIn: args.fanIn,
+            minSupport: args.minSupport,
+            resumeRunId: args.resumeRunId,
+          },
+          // The run must outlive this call, so the call's cancellation does not stop it: cancel_run does.
+          { ...ctx, signal: undefined },
+        );
+        return runAnswer(await engine.runView(handle.id, (args.waitSeconds ?? 45) * 1000));
+      } finally {
+        ctx.close();
+      }
     },
   });
 }
@@ -279,12 +284,12 @@ export function registerGetRunTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
     name: "get_run",
     title: "Get a run's progress",
-    description: "Poll an evolve or consolidate run: stage, progress, tokens and cost so far, and its result (the new draft version) once finished.",
-    input: { run_id: RunId, wait_seconds: WaitSeconds },
+    description: "Poll an evolve or consolidate run: stage, progress, tokens and cost so far, its result once finished, and `next`.",
+    input: { runId: RunId.describe("The run id evolve_skill / consolidate_skill returned"), waitSeconds: WaitSeconds },
     output: RunOutput,
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
-      return runAnswer(await engine.runView(args.run_id, (args.wait_seconds ?? 0) * 1000));
+      return runAnswer(await engine.runView(args.runId, (args.waitSeconds ?? 0) * 1000));
     },
   });
 }
@@ -294,14 +299,14 @@ export function registerCancelRunTool(server: McpServer, engine: Engine): void {
     name: "cancel_run",
     title: "Cancel a run",
     description: "Stop a running evolve or consolidate run of this server. What it saved stays, so it can be resumed later.",
-    input: { run_id: RunId },
-    output: { cancelled: z.boolean() },
+    input: { runId: RunId.describe("The run to stop") },
+    output: { cancelled: z.boolean(), next: NextStepSchema },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handle(args) {
-      const cancelled = engine.runs.cancel(args.run_id);
+      const cancelled = engine.runs.cancel(args.runId);
       return {
-        structured: { cancelled },
-        text: cancelled ? `Cancelling ${args.run_id}.` : `Run ${args.run_id} is not running in this server process.`,
+        structured: { cancelled, next: cancelled ? { tool: "get_run", arguments: { runId: args.runId }, reason: "See the run stop." } : null },
+        text: cancelled ? `Cancelling ${args.runId}.` : `Run ${args.runId} is not running in this server process.`,
       };
     },
   });

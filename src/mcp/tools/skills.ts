@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
-import { ValidationOutput, VersionMetaOutput } from "../shapes.js";
+import { SkillName, ValidationOutput, VersionMetaOutput } from "../shapes.js";
 
 export function registerGetSkillTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
@@ -12,7 +12,7 @@ export function registerGetSkillTool(server: McpServer, engine: Engine): void {
       "Read a skill: its SKILL.md (default), or one `file` of it such as references/x.md, plus its file list. " +
       "Without `version` you get the active version (else the newest draft).",
     input: {
-      skill: z.string().describe("Skill name"),
+      skill: SkillName,
       version: z.number().int().positive().optional().describe("Version number; default the active one"),
       file: z.string().optional().describe('Relative path inside the skill, e.g. "references/booking.md"'),
     },

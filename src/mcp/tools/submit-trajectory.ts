@@ -25,7 +25,7 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine):
       format: z.string().optional().describe(`Format of \`raw\`: ${FORMAT_NAMES.join(", ")}. Omit to auto-detect.`),
       skill: z.string().optional().describe("Skill name the run is evidence for (lowercase-hyphenated, e.g. airline-support)"),
       outcome: OutcomeSchema.partial().optional().describe("{ success: true|false|null, score?, feedback?, expected? }"),
-      tags: z.array(z.string().max(100)).max(50).optional(),
+      tags: z.array(z.string().max(100)).max(50).optional().describe("Free labels, e.g. the agent or a benchmark split"),
     },
     output: {
       id: z.string().describe("Id of the (first) stored run"),

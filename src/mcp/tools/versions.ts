@@ -5,7 +5,7 @@ import { z } from "zod";
 import { InvalidInputError } from "../../util/errors.js";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
-import { VersionMetaOutput } from "../shapes.js";
+import { SkillName, VersionMetaOutput } from "../shapes.js";
 
 /**
  * Where an MCP caller may export: the server's skills dir, anything under the folder the
@@ -14,12 +14,12 @@ import { VersionMetaOutput } from "../shapes.js";
  */
 export function exportTarget(requested: string | undefined): string | undefined {
   if (requested === undefined) return undefined;
-  if (requested.trim() === "") throw new InvalidInputError("export_to is empty; omit it to export to the server's skills dir.");
+  if (requested.trim() === "") throw new InvalidInputError("exportTo is empty; omit it to export to the server's skills dir.");
   const target = path.resolve(requested);
   const allowed = [process.cwd(), path.join(os.homedir(), ".claude", "skills")];
   if (!allowed.some((root) => target === root || target.startsWith(root + path.sep))) {
     throw new InvalidInputError(
-      `export_to "${requested}" is outside the places a tool call may write: the server's folder (${process.cwd()}) and ~/.claude/skills. ` +
+      `exportTo "${requested}" is outside the places a tool call may write: the server's folder (${process.cwd()}) and ~/.claude/skills. ` +
         `Omit it to use the server's skills dir (set by TRACE2SKILL_SKILLS_DIR), or export from the CLI: trace2skill export <skill> --to <dir>.`,
     );
   }
@@ -32,12 +32,12 @@ export function registerPromoteTool(server: McpServer, engine: Engine): void {
     title: "Promote a draft version",
     description:
       "Make a (reviewed) draft version the active one: get_skill and the skill:// resources then serve it, and it is exported as a plain skill folder " +
-      "(default: the server's skills dir; `export_to` for another folder such as .claude/skills). The previous active version is retired, never deleted.",
+      "(default: the server's skills dir; `exportTo` for another folder such as .claude/skills). The previous active version is retired, never deleted.",
     input: {
-      skill: z.string(),
-      version: z.number().int().positive(),
-      export_to: z.string().optional().describe("Folder to export into (the skill lands in <export_to>/<skill>/)"),
-      accept_flagged: z
+      skill: SkillName,
+      version: z.number().int().positive().describe("The draft version to make active"),
+      exportTo: z.string().optional().describe("Folder to export into (the skill lands in <exportTo>/<skill>/)"),
+      acceptFlagged: z
         .boolean()
         .optional()
         .describe("Promote even though the version adds lines flagged as possible planted commands (after a person has read them)"),
@@ -45,7 +45,7 @@ export function registerPromoteTool(server: McpServer, engine: Engine): void {
     output: { ...VersionMetaOutput.shape, previous: z.number().nullable(), exportedTo: z.string().nullable() },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handle(args) {
-      const result = await engine.promote(args.skill, args.version, { to: exportTarget(args.export_to), acceptFlagged: args.accept_flagged });
+      const result = await engine.promote(args.skill, args.version, { to: exportTarget(args.exportTo), acceptFlagged: args.acceptFlagged });
       return {
         structured: { ...result.meta, previous: result.previous, exportedTo: result.exportedTo },
         text: `${args.skill} v${args.version} is now active${result.previous && result.previous !== args.version ? ` (was v${result.previous})` : ""}; exported to ${result.exportedTo}.`,
@@ -59,11 +59,11 @@ export function registerRollbackTool(server: McpServer, engine: Engine): void {
     name: "rollback_skill",
     title: "Roll a skill back",
     description: "Make the previously active version of a skill active again (and re-export it). The current version is retired, not deleted.",
-    input: { skill: z.string(), export_to: z.string().optional() },
+    input: { skill: SkillName, exportTo: z.string().optional().describe("Folder to export into (default: the server's skills dir)") },
     output: { ...VersionMetaOutput.shape, from: z.number(), exportedTo: z.string().nullable() },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     async handle(args) {
-      const result = await engine.rollback(args.skill, { to: exportTarget(args.export_to) });
+      const result = await engine.rollback(args.skill, { to: exportTarget(args.exportTo) });
       return {
         structured: { ...result.meta, from: result.from, exportedTo: result.exportedTo },
         text: `${args.skill} rolled back from v${result.from} to v${result.meta.version}.`,
@@ -77,11 +77,11 @@ export function registerHistoryTool(server: McpServer, engine: Engine): void {
     name: "skill_history",
     title: "Skill history",
     description:
-      "A skill's versions (newest first) with status and changelog; with `diff_to` (and optionally `diff_from`, default its parent) also the unified diff between two versions.",
+      "A skill's versions (newest first) with status and changelog; with `diffTo` (and optionally `diffFrom`, default its parent) also the unified diff between two versions.",
     input: {
-      skill: z.string(),
-      diff_to: z.number().int().positive().optional(),
-      diff_from: z.number().int().positive().optional(),
+      skill: SkillName,
+      diffTo: z.number().int().positive().optional().describe("Also show the diff that led to this version"),
+      diffFrom: z.number().int().positive().optional().describe("Diff from this version (default: diffTo's parent)"),
     },
     output: {
       versions: z.array(VersionMetaOutput),
@@ -90,7 +90,7 @@ export function registerHistoryTool(server: McpServer, engine: Engine): void {
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
       const versions = await engine.history(args.skill);
-      const diff = args.diff_to === undefined ? null : await engine.diff(args.skill, args.diff_to, args.diff_from);
+      const diff = args.diffTo === undefined ? null : await engine.diff(args.skill, args.diffTo, args.diffFrom);
       const lines = versions.map((v) => `v${v.version} ${v.status} (${v.origin}${v.parent ? ` from v${v.parent}` : ""}) ${v.createdAt}: ${v.changelog[0] ?? ""}`);
       return {
         structured: { versions, diff },

@@ -1,0 +1,103 @@
+import type { Patch } from "../analysis/schema.js";
+import { DEFAULT_FAN_IN, precheckPatches } from "../consolidation/consolidate.js";
+import type { ProviderName } from "../llm/port.js";
+import type { Run } from "../store/run.js";
+import type { Store } from "../store/store.js";
+import type { Trajectory } from "../trajectory/schema.js";
+import { TrajectoryNotFoundError } from "../util/errors.js";
+import type { BaseVersion } from "./base.js";
+
+/**
+ * What every stage reads from the store: the runs a skill is evolved from, the patches
+ * proposed against a base, and the ground truth the guards keep out of the skill. Shared by
+ * the runs (evolve.ts) and by agent-mode work paging (work-queue.ts), so both see the same
+ * inputs in the same order.
+ */
+
+export const DEFAULT_MIN_SUPPORT = 2;
+
+/** The given runs, or every run of the skill (one per hooked session). */
+export async function trajectoriesFor(store: Store, skill: string, ids?: string[]): Promise<Trajectory[]> {
+  if (ids && ids.length > 0) {
+    const found = await Promise.all(ids.map((id) => store.getTrajectory(id)));
+    return found.map((t, i) => {
+      if (!t) throw new TrajectoryNotFoundError(ids[i] as string);
+      return t;
+    });
+  }
+  const rows = latestPerSession(await store.listTrajectories({ skill }));
+  const all = await Promise.all(rows.map((r) => store.getTrajectory(r.id)));
+  return all.filter((t): t is Trajectory => t !== null);
+}
+
+/**
+ * A Claude Code Stop hook fires after every answer, so one session arrives as a series of
+ * growing snapshots tagged `session:<id>`. They are all kept (nothing submitted is lost), but
+ * only the most complete snapshot of a session counts as evidence.
+ */
+export function latestPerSession<T extends { tags: string[]; steps: number; createdAt: string }>(rows: T[]): T[] {
+  const best = new Map<string, T>();
+  const rest: T[] = [];
+  for (const row of rows) {
+    const session = row.tags.find((t) => t.startsWith("session:"));
+    if (!session) {
+      rest.push(row);
+      continue;
+    }
+    const current = best.get(session);
+    if (!current || row.steps > current.steps || (row.steps === current.steps && row.createdAt > current.createdAt)) best.set(session, row);
+  }
+  return [...rest, ...best.values()];
+}
+
+/** The proposed patches against a base: every analysis made for it (one heuristic analysis: the newest). */
+export async function patchesFor(store: Store, skill: string, base: BaseVersion): Promise<Patch[]> {
+  const analyses = await store.listAnalyses({ skill, baseHash: base.hash });
+  const heuristic = analyses.filter((a) => a.provider === "heuristic").sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const chosen = [...analyses.filter((a) => a.provider !== "heuristic"), ...heuristic.slice(0, 1)];
+  return chosen
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((a) => a.patch)
+    .filter((p) => p.edits.length > 0);
+}
+
+/** Ground truth of every run that backs an edit: the guards keep its literals out of the skill. */
+export async function expectedFor(store: Store, patches: Patch[]): Promise<Map<string, string | undefined>> {
+  const expected = new Map<string, string | undefined>();
+  const supporting = new Set(patches.flatMap((p) => p.edits.flatMap((e) => e.support)));
+  for (const id of supporting) expected.set(id, (await store.getTrajectory(id))?.outcome.expected);
+  return expected;
+}
+
+/** The patches the merge tree starts from: proposed, then cleared of edits the guards refuse. */
+export async function guardedPatchesFor(store: Store, skill: string, base: BaseVersion): Promise<Patch[]> {
+  const patches = await patchesFor(store, skill, base);
+  return precheckPatches(patches, { expectedById: await expectedFor(store, patches) }).patches;
+}
+
+/** Outcome of every run of a skill, for mergers to weigh an edit's support. */
+export async function outcomesOf(store: Store, skill: string): Promise<Map<string, boolean | null>> {
+  const outcomes = new Map<string, boolean | null>();
+  for (const row of await store.listTrajectories({ skill })) outcomes.set(row.id, row.success);
+  return outcomes;
+}
+
+export interface RunConfig {
+  baseVersion?: number;
+  fanIn: number;
+  minSupport: number;
+  provider?: ProviderName;
+  trajectoryIds?: string[];
+}
+
+/** A run's stored config, read defensively (older runs may lack fields). */
+export function runConfig(run: Run): RunConfig {
+  const c = run.config as Partial<RunConfig>;
+  return {
+    baseVersion: typeof c.baseVersion === "number" ? c.baseVersion : undefined,
+    fanIn: typeof c.fanIn === "number" ? c.fanIn : DEFAULT_FAN_IN,
+    minSupport: typeof c.minSupport === "number" ? c.minSupport : DEFAULT_MIN_SUPPORT,
+    provider: typeof c.provider === "string" ? (c.provider as ProviderName) : undefined,
+    trajectoryIds: Array.isArray(c.trajectoryIds) ? c.trajectoryIds.filter((id): id is string => typeof id === "string") : undefined,
+  };
+}

@@ -1,0 +1,423 @@
+import { z } from "zod";
+import type { Analysis, Patch } from "../analysis/schema.js";
+import { acceptAnalysisSubmission, analysisBrief, analysisWork, renderAnalysisInput } from "../analysis/work-items.js";
+import { runArtifactCheckpoints } from "../consolidation/checkpoints.js";
+import { groupInputHash, nextMergeWork } from "../consolidation/merge-tree.js";
+import { acceptMergeSubmission, mergeBrief, mergeWork } from "../consolidation/work-items.js";
+import { emptyUsage } from "../llm/usage.js";
+import type { Run } from "../store/run.js";
+import type { Store } from "../store/store.js";
+import { findSharedContext, type SharedContext } from "../trajectory/render.js";
+import type { Trajectory } from "../trajectory/schema.js";
+import { InvalidInputError, TrajectoryNotFoundError, errorMessage } from "../util/errors.js";
+import { hashJson } from "../util/hash.js";
+import { resolveBase, type BaseVersion } from "./base.js";
+import { guardedPatchesFor, outcomesOf, runConfig, trajectoriesFor, type RunConfig } from "./inputs.js";
+import {
+  analysisWorkItemId,
+  briefId,
+  mergeWorkItemId,
+  parseWorkItemId,
+  type BriefKind,
+  type WorkScope,
+} from "./work-item-ids.js";
+
+/**
+ * Agent mode, paged: the work of a stage (every pending analysis, or every pending merge of
+ * the lowest unfinished level) listed as ids with a short descriptor, each item read on its
+ * own, and what the items of a stage share given once as a brief. Everything is derived
+ * from the store, so any server process answers for any run, and a parent agent can hand
+ * each id to its own subagent.
+ */
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 80;
+
+export const WorkStageSchema = z
+  .enum(["analysis", "merge", "ready"])
+  .describe("analysis | merge: items are pending; ready: nothing is pending, continue the run");
+
+export const WorkSummarySchema = z.object({
+  stage: WorkStageSchema,
+  level: z.number().nullable().describe("Merge stage: the tree level whose merges are listed"),
+  levels: z.number().nullable().describe("Merge stage: levels of the tree"),
+  done: z.number(),
+  pending: z.number(),
+  total: z.number(),
+  unknownOutcome: z.number().describe("Runs left out because their outcome is unknown"),
+});
+export type WorkSummary = z.infer<typeof WorkSummarySchema>;
+
+export const WorkItemSummarySchema = z.object({
+  workItemId: z.string(),
+  briefId: z.string(),
+  about: z.string().describe("What the item is, in a few words"),
+});
+
+export const WorkListingSchema = WorkSummarySchema.extend({
+  skill: z.string(),
+  baseVersion: z.number(),
+  runId: z.string().nullable(),
+  briefIds: z.array(z.string()).describe("The briefs the listed items refer to: read each once"),
+  items: z.array(WorkItemSummarySchema),
+  nextCursor: z.string().nullable().describe("Pass as cursor for the next page; null on the last page"),
+});
+export type WorkListing = z.infer<typeof WorkListingSchema>;
+
+export const WorkBriefSchema = z.object({
+  briefId: z.string(),
+  instructions: z.string().describe("The role, the frozen base skill and the shared context"),
+  responseSchema: z.record(z.string(), z.unknown()).describe("JSON Schema every result of this brief must satisfy"),
+});
+export type WorkBrief = z.infer<typeof WorkBriefSchema>;
+
+export const WorkItemViewSchema = z.object({
+  workItemId: z.string(),
+  kind: z.enum(["analysis", "merge"]),
+  briefId: z.string(),
+  about: z.string(),
+  input: z.string().describe("The run to analyse (steps as #N), or the numbered edits to merge"),
+  brief: WorkBriefSchema.nullable().describe("The brief, when asked for with includeBrief"),
+});
+export type WorkItemView = z.infer<typeof WorkItemViewSchema>;
+
+export interface SubmitOutcome {
+  accepted: string[];
+  rejected: { workItemId: string; error: string }[];
+  /** Where the submitted items' stage stands now (null when no id could be read). */
+  after: WorkListing | null;
+}
+
+/** The unit a listing is about: an evolve or consolidate run, or analyses against a base version. */
+export type WorkTarget = { runId: string } | { skill: string; baseVersion?: number };
+
+interface Resolved {
+  scope: WorkScope;
+  skill: string;
+  base: BaseVersion;
+  run: Run | null;
+  config: RunConfig | null;
+}
+
+interface PendingItem {
+  key: string;
+  workItemId: string;
+  briefId: string;
+  about: string;
+}
+
+interface StageState extends WorkSummary {
+  pending_: PendingItem[];
+  briefIds: string[];
+}
+
+interface Cursor {
+  stage: string;
+  level: number | null;
+  after: string;
+}
+
+export class WorkQueue {
+  /** Shared context per set of runs: every item and brief of a scope needs it, and it needs all the runs. */
+  private readonly sharedCache = new Map<string, SharedContext>();
+
+  constructor(private readonly store: Store) {}
+
+  // ── listing ───────────────────────────────────────────────────────────────
+
+  async list(target: WorkTarget, page: { cursor?: string; limit?: number } = {}): Promise<WorkListing> {
+    const resolved = await this.resolveTarget(target);
+    const state = await this.stageState(resolved);
+    const limit = Math.min(MAX_PAGE_SIZE, Math.max(0, page.limit ?? DEFAULT_PAGE_SIZE));
+    const cursor = page.cursor ? decodeCursor(page.cursor) : null;
+    const sameStage = cursor && cursor.stage === state.stage && cursor.level === state.level;
+    const from = sameStage ? state.pending_.filter((p) => p.key > cursor.after) : state.pending_;
+    const items = from.slice(0, limit);
+    const last = items.at(-1);
+    const nextCursor =
+      last && from.length > items.length ? encodeCursor({ stage: state.stage, level: state.level, after: last.key }) : null;
+    const { pending_: _all, ...summary } = state;
+    return {
+      ...summary,
+      skill: resolved.skill,
+      baseVersion: resolved.base.version,
+      runId: resolved.run?.id ?? null,
+      items: items.map(({ workItemId, briefId: brief, about }) => ({ workItemId, briefId: brief, about })),
+      nextCursor,
+    };
+  }
+
+  /** Where a run's agent work stands, without items. */
+  async summary(target: WorkTarget): Promise<WorkSummary> {
+    const { items: _items, nextCursor: _cursor, skill: _skill, baseVersion: _base, runId: _run, briefIds: _briefs, ...summary } =
+      await this.list(target, { limit: 0 });
+    return summary;
+  }
+
+  private async resolveTarget(target: WorkTarget): Promise<Resolved> {
+    if ("runId" in target) return this.resolveScope({ runId: target.runId });
+    const base = await resolveBase(this.store, target.skill, target.baseVersion);
+    return { scope: { skill: target.skill, version: base.version }, skill: target.skill, base, run: null, config: null };
+  }
+
+  private async resolveScope(scope: WorkScope): Promise<Resolved> {
+    if ("runId" in scope) {
+      const run = await this.store.getRun(scope.runId);
+      if (!run) {
+        throw new InvalidInputError(`Run "${scope.runId}" not found. Run ids come from evolve_skill or consolidate_skill (CLI: evolve, consolidate).`);
+      }
+      const config = runConfig(run);
+      const base = await resolveBase(this.store, run.skill, config.baseVersion);
+      return { scope, skill: run.skill, base, run, config };
+    }
+    const base = await resolveBase(this.store, scope.skill, scope.version);
+    return { scope, skill: scope.skill, base, run: null, config: null };
+  }
+
+  /** The current stage: analyses while any is pending (evolve runs and base versions), then merges (runs). */
+  private async stageState(r: Resolved): Promise<StageState> {
+    const analysesFirst = r.run === null || r.run.kind === "evolve";
+    if (analysesFirst) {
+      const analysis = await this.analysisState(r);
+      if (analysis.pending > 0 || r.run === null) return analysis;
+      return this.mergeState(r, analysis.unknownOutcome);
+    }
+    return this.mergeState(r, 0);
+  }
+
+  private async analysisState(r: Resolved): Promise<StageState> {
+    const trajectories = await trajectoriesFor(this.store, r.skill, r.config?.trajectoryIds);
+    const pending: PendingItem[] = [];
+    let done = 0;
+    let unknown = 0;
+    for (const t of trajectories) {
+      const work = analysisWork(t, r.base.folder);
+      if (!work) {
+        unknown++;
+        continue;
+      }
+      if (await this.store.getAnalysis(work.cacheKey)) {
+        done++;
+        continue;
+      }
+      const kind: BriefKind = work.analyst === "error" ? "error-analyst" : "success-analyst";
+      pending.push({
+        key: t.id,
+        workItemId: analysisWorkItemId(r.scope, t.id),
+        briefId: briefId(r.scope, kind),
+        about: describeRun(t),
+      });
+    }
+    pending.sort((a, b) => a.key.localeCompare(b.key));
+    const total = done + pending.length;
+    if (pending.length === 0) {
+      return { stage: "ready", level: null, levels: null, done, pending: 0, total, unknownOutcome: unknown, pending_: [], briefIds: [] };
+    }
+    return {
+      stage: "analysis",
+      level: null,
+      levels: null,
+      done,
+      pending: pending.length,
+      total,
+      unknownOutcome: unknown,
+      pending_: pending,
+      briefIds: [...new Set(pending.map((p) => p.briefId))].sort(),
+    };
+  }
+
+  private async mergeState(r: Resolved, unknownOutcome: number): Promise<StageState> {
+    const run = r.run as Run;
+    const config = r.config as RunConfig;
+    const patches = await guardedPatchesFor(this.store, r.skill, r.base);
+    const next = await nextMergeWork({ patches, fanIn: config.fanIn, checkpoints: runArtifactCheckpoints(this.store, run.id) });
+    if (next.done) {
+      return { stage: "ready", level: null, levels: null, done: 0, pending: 0, total: 0, unknownOutcome, pending_: [], briefIds: [] };
+    }
+    const brief = briefId(r.scope, "merger");
+    const pending = next.pending.map(({ index, group }) => ({
+      key: String(index).padStart(6, "0"),
+      workItemId: mergeWorkItemId(run.id, next.level, index, groupInputHash(group)),
+      briefId: brief,
+      about: describeGroup(next.level, next.levels, index, group),
+    }));
+    return {
+      stage: "merge",
+      level: next.level,
+      levels: next.levels,
+      done: next.groups - pending.length,
+      pending: pending.length,
+      total: next.groups,
+      unknownOutcome,
+      pending_: pending,
+      briefIds: [brief],
+    };
+  }
+
+  // ── one item, one brief ─────────────────────────────────────────────────
+
+  async item(workItemId: string, options: { includeBrief?: boolean } = {}): Promise<WorkItemView> {
+    const parsed = parseWorkItemId(workItemId);
+    if (parsed.kind === "brief") {
+      throw new InvalidInputError(`"${workItemId}" is a brief id: read it with includeBrief on one of its items, or as the resource work://item/${workItemId}.`);
+    }
+    if (parsed.kind === "analysis") {
+      const r = await this.resolveScope(parsed.scope);
+      const { trajectory, analyst } = await this.analysable(r, parsed.trajectoryId);
+      const kind: BriefKind = analyst === "error" ? "error-analyst" : "success-analyst";
+      const shared = await this.sharedContext(r);
+      const id = briefId(r.scope, kind);
+      return {
+        workItemId,
+        kind: "analysis",
+        briefId: id,
+        about: describeRun(trajectory),
+        input: renderAnalysisInput(trajectory, analyst, shared),
+        brief: options.includeBrief ? await this.brief(id) : null,
+      };
+    }
+    const { group, level, levels, r } = await this.pendingMerge(parsed);
+    const id = briefId(r.scope, "merger");
+    return {
+      workItemId,
+      kind: "merge",
+      briefId: id,
+      about: describeGroup(level, levels, parsed.index, group),
+      input: mergeWork(group, await outcomesOf(this.store, r.skill)).input,
+      brief: options.includeBrief ? await this.brief(id) : null,
+    };
+  }
+
+  async brief(id: string): Promise<WorkBrief> {
+    const parsed = parseWorkItemId(id);
+    if (parsed.kind !== "brief") throw new InvalidInputError(`"${id}" is a work item id, not a brief id (brief:…).`);
+    const r = await this.resolveScope(parsed.scope);
+    if (parsed.brief === "merger") return { briefId: id, ...mergeBrief(r.base.folder) };
+    const analyst = parsed.brief === "error-analyst" ? "error" : "success";
+    const { analyst: _kind, ...brief } = analysisBrief(analyst, r.base.folder, await this.sharedContext(r));
+    return { briefId: id, ...brief };
+  }
+
+  private async analysable(r: Resolved, trajectoryId: string): Promise<{ trajectory: Trajectory; analyst: "error" | "success"; cacheKey: string }> {
+    const trajectory = await this.store.getTrajectory(trajectoryId);
+    if (!trajectory || trajectory.skill !== r.skill) throw new TrajectoryNotFoundError(trajectoryId);
+    const work = analysisWork(trajectory, r.base.folder);
+    if (!work) {
+      throw new InvalidInputError(`Run ${trajectoryId} has no known outcome, so it is not analysed; record it with set_outcome first.`);
+    }
+    return { trajectory, analyst: work.analyst, cacheKey: work.cacheKey };
+  }
+
+  private async sharedContext(r: Resolved): Promise<SharedContext> {
+    const rows = await this.store.listTrajectories({ skill: r.skill });
+    const key = hashJson({ skill: r.skill, ids: r.config?.trajectoryIds ?? rows.map((row) => `${row.id}:${row.steps}`).sort() });
+    const cached = this.sharedCache.get(key);
+    if (cached) return cached;
+    const shared = findSharedContext(await trajectoriesFor(this.store, r.skill, r.config?.trajectoryIds));
+    if (this.sharedCache.size >= 16) this.sharedCache.delete(this.sharedCache.keys().next().value as string);
+    this.sharedCache.set(key, shared);
+    return shared;
+  }
+
+  private async pendingMerge(id: { runId: string; level: number; index: number; inputHash: string }) {
+    const r = await this.resolveScope({ runId: id.runId });
+    const config = r.config as RunConfig;
+    const patches = await guardedPatchesFor(this.store, r.skill, r.base);
+    const next = await nextMergeWork({ patches, fanIn: config.fanIn, checkpoints: runArtifactCheckpoints(this.store, id.runId) });
+    const stale = `call list_work_items with runId ${id.runId} for the current items.`;
+    if (next.done || next.level !== id.level) {
+      throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${id.runId} is not pending any more; ${stale}`);
+    }
+    const group = next.pending.find((p) => p.index === id.index)?.group;
+    if (!group) throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${id.runId} is already done or does not exist; ${stale}`);
+    if (!groupInputHash(group).startsWith(id.inputHash)) {
+      throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${id.runId} now has other inputs (new analyses arrived); ${stale}`);
+    }
+    return { group, level: next.level, levels: next.levels, r };
+  }
+
+  // ── results handed back ───────────────────────────────────────────────────
+
+  async submit(results: { workItemId: string; result: unknown }[]): Promise<SubmitOutcome> {
+    const accepted: string[] = [];
+    const rejected: { workItemId: string; error: string }[] = [];
+    let target: WorkTarget | null = null;
+    for (const r of results) {
+      try {
+        const parsed = parseWorkItemId(r.workItemId);
+        if (parsed.kind === "brief") throw new InvalidInputError(`"${r.workItemId}" is a brief: submit results for work items, not briefs.`);
+        if (parsed.kind === "analysis") {
+          target ??= "runId" in parsed.scope ? { runId: parsed.scope.runId } : { skill: parsed.scope.skill, baseVersion: parsed.scope.version };
+          await this.acceptAnalysis(r.workItemId, parsed.scope, parsed.trajectoryId, r.result);
+        } else {
+          target ??= { runId: parsed.runId };
+          await this.acceptMerge(r.workItemId, parsed, r.result);
+        }
+        accepted.push(r.workItemId);
+      } catch (err) {
+        rejected.push({ workItemId: r.workItemId, error: errorMessage(err) });
+      }
+    }
+    const after = target ? await this.list(target, { limit: 0 }).catch(() => null) : null;
+    return { accepted, rejected, after };
+  }
+
+  private async acceptAnalysis(workItemId: string, scope: WorkScope, trajectoryId: string, reply: unknown): Promise<void> {
+    const r = await this.resolveScope(scope);
+    const { trajectory, analyst, cacheKey } = await this.analysable(r, trajectoryId);
+    const processed = acceptAnalysisSubmission(workItemId, reply, { trajectory, base: r.base.folder });
+    const analysis: Analysis = {
+      id: cacheKey,
+      skill: r.skill,
+      trajectoryIds: [trajectory.id],
+      baseVersion: r.base.version,
+      baseHash: r.base.hash,
+      analyst,
+      configHash: hashJson({ provider: "agent", analyst }),
+      provider: "agent",
+      lessons: processed.lessons,
+      patch: processed.patch,
+      usage: emptyUsage(),
+      createdAt: new Date().toISOString(),
+    };
+    await this.store.putAnalysis(analysis);
+  }
+
+  private async acceptMerge(
+    workItemId: string,
+    id: { runId: string; level: number; index: number; inputHash: string },
+    reply: unknown,
+  ): Promise<void> {
+    const { group } = await this.pendingMerge(id);
+    const result = acceptMergeSubmission(workItemId, group, reply);
+    await runArtifactCheckpoints(this.store, id.runId).saveGroup(id.level, id.index, { inputHash: groupInputHash(group), result });
+  }
+}
+
+// ── descriptors and cursors ─────────────────────────────────────────────────
+
+function describeRun(t: Trajectory): string {
+  const outcome = t.outcome.success === false ? "failed" : "succeeded";
+  const task = t.task.replace(/\s+/g, " ").trim();
+  const short = task.length > 60 ? `${task.slice(0, 59)}…` : task;
+  return `${outcome} run, ${t.steps.length} steps: ${short}`;
+}
+
+function describeGroup(level: number, levels: number, index: number, group: Patch[]): string {
+  const edits = group.reduce((n, p) => n + p.edits.length, 0);
+  return `merge ${index + 1} of level ${level}/${levels}: ${group.length} patches, ${edits} edits`;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c), "utf8").toString("base64url");
+}
+
+const CursorSchema = z.object({ stage: z.string(), level: z.number().nullable(), after: z.string() });
+
+function decodeCursor(raw: string): Cursor {
+  try {
+    return CursorSchema.parse(JSON.parse(Buffer.from(raw, "base64url").toString("utf8")));
+  } catch {
+    throw new InvalidInputError("That cursor is not one list_work_items gave; omit it to start from the first page.");
+  }
+}
