@@ -46,15 +46,18 @@ try {
   const started = Date.now();
   const view = await agent.drive({ tool: "evolve_skill", arguments: { skill: SKILL, provider: "agent", fanIn, waitSeconds: 30 } });
   const seconds = (Date.now() - started) / 1000;
-  console.log(`\nresult: ${JSON.stringify((view.result as { status: string; version: number }) ?? null)} in ${seconds.toFixed(1)} s, ${agent.answers.length} calls\n`);
+  const result = view.result as { status: string; version: number } | null;
+  console.log(`\nresult: ${result?.status} v${result?.version} in ${seconds.toFixed(1)} s, ${agent.answers.length} calls\n`);
 
-  console.log("| tool | calls | largest answer (chars) | tokens (chars/4) |");
-  console.log("| --- | ---: | ---: | ---: |");
-  const byTool = new Map<string, number[]>();
-  for (const answer of agent.answers) byTool.set(answer.tool, [...(byTool.get(answer.tool) ?? []), answer.chars]);
+  console.log("| tool | calls | largest structuredContent (chars) | tokens (chars/4) | largest text (chars) |");
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  const byTool = new Map<string, { chars: number; text: number }[]>();
+  for (const a of agent.answers) byTool.set(a.tool, [...(byTool.get(a.tool) ?? []), { chars: a.chars, text: a.textChars }]);
+  const n = (x: number) => x.toLocaleString("en");
   for (const [tool, sizes] of byTool) {
-    const largest = Math.max(...sizes);
-    console.log(`| ${tool} | ${sizes.length} | ${largest.toLocaleString("en")} | ${Math.ceil(largest / 4).toLocaleString("en")} |`);
+    const largest = Math.max(...sizes.map((x) => x.chars));
+    const text = Math.max(...sizes.map((x) => x.text));
+    console.log(`| ${tool} | ${sizes.length} | ${n(largest)} | ${n(Math.ceil(largest / 4))} | ${n(text)} |`);
   }
 
   console.log("\n| stage | pending at once | listed on the first page |");

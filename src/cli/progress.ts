@@ -26,6 +26,7 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   const intervalMs = options.intervalMs ?? 80;
   let lastDraw = 0;
   let drawn = false;
+  let shown = { done: -1, total: -1 };
 
   const draw = (text: string): void => {
     const width = Math.max(20, (stream.columns || 80) - 1);
@@ -35,6 +36,9 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
 
   return {
     update(done, total, message) {
+      // The bar only moves forward: a late or out-of-order report of the same total is ignored.
+      if (total === shown.total && done < shown.done) return;
+      shown = { done, total };
       const now = Date.now();
       if (done < total && now - lastDraw < intervalMs) return;
       lastDraw = now;

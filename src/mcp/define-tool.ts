@@ -63,7 +63,7 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       try {
         const answer = await def.handle(args, extra);
         return {
-          content: [{ type: "text", text: answer.text }],
+          content: [{ type: "text", text: withNextStep(answer.text, answer.structured) }],
           structuredContent: outputSchema.parse(answer.structured) as Record<string, unknown>,
         };
       } catch (err) {
@@ -83,6 +83,15 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
     annotations: def.annotations,
   });
   catalogs.set(server, catalog);
+}
+
+/**
+ * Clients that show the model only the text (not structuredContent) still learn the next call.
+ */
+function withNextStep(text: string, structured: unknown): string {
+  const next = (structured as { next?: { tool: string; arguments: unknown; reason: string } | null }).next;
+  if (!next) return text;
+  return `${text}\nNext: ${next.tool} ${JSON.stringify(next.arguments)} — ${next.reason}`;
 }
 
 /**

@@ -9,6 +9,9 @@ import { parseSkillFileUri } from "./skill-uris.js";
  * skill is announced with notifications/resources/updated. Version-pinned URIs are snapshots
  * that never change, so they are accepted but never announced. Returns the cleanup.
  */
+/** Subscriptions per session: enough for every file of many skills, bounded so a client cannot grow it forever. */
+const MAX_SUBSCRIPTIONS = 1000;
+
 export function registerResourceSubscriptions(server: McpServer, engine: Engine): () => void {
   const subscribed = new Set<string>();
 
@@ -25,6 +28,9 @@ export function registerResourceSubscriptions(server: McpServer, engine: Engine)
         ErrorCode.InvalidParams,
         `Only skill files can be subscribed to (skill://<name>/<file>); no updates are announced for "${uri}".`,
       );
+    }
+    if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
+      throw new McpError(ErrorCode.InvalidParams, `At most ${MAX_SUBSCRIPTIONS} resources can be subscribed to per session; unsubscribe from some first.`);
     }
     subscribed.add(uri);
     return {};

@@ -161,4 +161,14 @@ describe("progress line", () => {
     expect(written.length).toBe(before);
     expect(formatProgressLine("x", 0, 0)).toBe("x [--------------------] 0/0");
   });
+
+  it("never draws a value below one it has shown for the same total", () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, columns: 200, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+    const progress = createProgress("evolve", { stream: tty, intervalMs: 0 });
+    progress.update(3, 10, "analysing");
+    progress.update(1, 10, "a late report");
+    progress.update(4, 10, "merging");
+    expect(written.map((w) => /(\d+)\/10/.exec(w)?.[1])).toEqual(["3", "4"]);
+  });
 });

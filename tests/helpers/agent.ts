@@ -46,10 +46,12 @@ export interface Listing {
   next: NextStep | null;
 }
 
-/** Every answer of the session: tool, structuredContent size in chars, and the answer. */
+/** Every answer of the session: tool, structuredContent size in chars, text size, and the answer. */
 export interface Answer {
   tool: string;
   chars: number;
+  /** Size of the text content (what clients that show only text give the model). */
+  textChars: number;
   structured: Record<string, unknown>;
 }
 
@@ -80,7 +82,7 @@ export class StructuredOnlyAgent {
     if (res.isError) throw new Error(`${tool} failed: ${textOf(res)}`);
     const structured = res.structuredContent as Record<string, unknown> | undefined;
     if (!structured) throw new Error(`${tool} answered without structuredContent`);
-    this.answers.push({ tool, chars: JSON.stringify(structured).length, structured });
+    this.answers.push({ tool, chars: JSON.stringify(structured).length, textChars: textOf(res).length, structured });
     return structured as T;
   }
 

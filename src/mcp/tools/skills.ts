@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
+import { NextStepSchema } from "../next.js";
 import { SkillName, ValidationOutput, VersionMetaOutput } from "../shapes.js";
 
 export function registerGetSkillTool(server: McpServer, engine: Engine): void {
@@ -79,13 +80,16 @@ export function registerImportSkillTool(server: McpServer, engine: Engine): void
       path: z.string().describe("Local path of the skill folder on the server's machine"),
       name: z.string().optional().describe("Skill name; default the folder name"),
     },
-    output: { ...VersionMetaOutput.shape, validation: ValidationOutput },
+    output: { ...VersionMetaOutput.shape, validation: ValidationOutput, next: NextStepSchema },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handle(args) {
       const meta = await engine.importSkill(args.path, { name: args.name });
       const warnings = meta.validation.problems.filter((p) => p.severity === "warning").length;
       return {
-        structured: meta,
+        structured: {
+          ...meta,
+          next: { tool: "evolve_skill", arguments: { skill: meta.skill }, reason: "Evolve it from the runs submitted for it (submit_trajectory with this skill)." },
+        },
         text: `Imported ${meta.skill} as v${meta.version} (${meta.status})${warnings ? `, ${warnings} warning(s)` : ""}.`,
       };
     },

@@ -4,6 +4,7 @@ import type { Engine } from "../../engine.js";
 import { FORMAT_NAMES } from "../../trajectory/importers/index.js";
 import { OutcomeSchema } from "../../trajectory/schema.js";
 import { defineTool } from "../define-tool.js";
+import { NextStepSchema } from "../next.js";
 import { SkipOutput } from "../shapes.js";
 
 export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine): void {
@@ -37,6 +38,7 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine):
       redactionKinds: z.record(z.string(), z.number()),
       format: z.string(),
       skipped: SkipOutput,
+      next: NextStepSchema,
     },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handle(args) {
@@ -54,7 +56,16 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine):
         `(format ${result.format}); id ${first}${result.ids.length > 1 ? ` and ${result.ids.length - 1} more` : ""}. ` +
         `${result.redactions} secret(s) redacted.` +
         (result.skipped.length ? ` Skipped: ${result.skipped.map((s) => `${s.count} ${s.what} (${s.reason})`).join("; ")}.` : "");
-      return { structured: { id: first, ...result }, text };
+      // One run whose outcome nobody knows yet: analysts skip it until it has one.
+      const unknown = result.ids.length === 1 && (await engine.getTrajectory(first)).outcome.success === null;
+      const next = unknown
+        ? {
+            tool: "set_outcome",
+            arguments: { id: first, outcome: { success: "<true or false>" } },
+            reason: "The run has no known outcome, so analysts skip it. Record whether it succeeded once you know (or judge it honestly now).",
+          }
+        : null;
+      return { structured: { id: first, ...result, next }, text };
     },
   });
 }

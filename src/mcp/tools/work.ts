@@ -40,7 +40,8 @@ export function registerListWorkItemsTool(server: McpServer, engine: Engine): vo
         listing.stage === "ready"
           ? "Nothing pending: continue the run."
           : `${listing.pending} pending ${listing.stage} item(s) (${listing.done}/${listing.total} done)${listing.level ? `, level ${listing.level}/${listing.levels}` : ""}; ` +
-            `${listing.items.length} listed here${listing.nextCursor ? ", more with the cursor" : ""}.`;
+            `${listing.items.length} listed here${listing.nextCursor ? `, more with cursor ${listing.nextCursor}` : ""}:\n` +
+            listing.items.map((i) => `- ${i.workItemId} (${i.about})`).join("\n");
       return { structured: { ...listing, next: nextForListing(listing) }, text };
     },
   });
@@ -68,7 +69,13 @@ export function registerGetWorkItemTool(server: McpServer, engine: Engine): void
           ? "Follow brief.instructions on `input`, then submit your JSON."
           : `Follow the brief ${item.briefId} (get it with includeBrief: true if you do not have it) on \`input\`, then submit your JSON.`,
       };
-      return { structured: { ...item, next }, text: `${item.kind} item: ${item.about} (${item.input.length} chars).` };
+      // Clients that show only text get the item itself, not a summary of it.
+      const text = [
+        `${item.kind} work item ${item.workItemId}: ${item.about}`,
+        item.brief ? `\n# Brief ${item.briefId}\n\n${item.brief.instructions}\n\nresponseSchema: ${JSON.stringify(item.brief.responseSchema)}` : `Brief: ${item.briefId}`,
+        `\n# Input\n\n${item.input}`,
+      ].join("\n");
+      return { structured: { ...item, next }, text };
     },
   });
 }
@@ -85,7 +92,7 @@ export function registerSubmitLessonsTool(server: McpServer, engine: Engine): vo
         .array(
           z.strictObject({
             workItemId: z.string().max(300).describe("The item's workItemId"),
-            result: z.unknown().describe("JSON that satisfies the brief's responseSchema"),
+            result: z.record(z.string(), z.unknown()).describe("The JSON object that satisfies the brief's responseSchema"),
           }),
         )
         .min(1)
