@@ -1,16 +1,15 @@
-import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
-import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { SkillNameSchema } from "../trajectory/schema.js";
 import { InvalidNameError, InvalidSkillError, UnsafePathError, formatBytes } from "../util/errors.js";
-import { resolveInside, safeRelativePath } from "../util/fsx.js";
+import { safeRelativePath } from "../util/fsx.js";
 import { type SkillFolder, SkillFolderSchema } from "./types.js";
 
 export const MAX_SKILL_FILES = 200;
 export const MAX_SKILL_BYTES = 5 * 1024 * 1024;
 
-/** Entries that belong to tooling, not to the skill: never read, and kept in place on write. */
+/** Entries that belong to tooling, not to the skill: never read on import, never touched by an export. */
 export function isIgnoredEntry(name: string): boolean {
   return name.startsWith(".") || name === "node_modules";
 }
@@ -144,28 +143,11 @@ function assertWritablePaths(folder: SkillFolder): void {
   }
 }
 
-/** Move tooling entries (e.g. .git) of the folder being replaced into the new one, so a write never deletes them. */
-async function carryOverIgnored(oldDir: string, newDir: string, prefix = ""): Promise<void> {
-  const entries = await readdir(path.join(oldDir, prefix), { withFileTypes: true });
-  for (const entry of entries) {
-    const relative = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
-    if (isIgnoredEntry(entry.name)) {
-      const destination = resolveInside(newDir, relative);
-      if (await lstat(destination).catch(() => null)) continue;
-      await mkdir(path.dirname(destination), { recursive: true });
-      await rename(path.join(oldDir, relative), destination);
-    } else if (entry.isDirectory()) {
-      await carryOverIgnored(oldDir, newDir, relative);
-    }
-  }
-}
-
 /**
- * Write a folder so that `dir` afterwards holds exactly its files, byte for byte as stored.
- * The content is built in a temp sibling directory and renamed into place, so a reader never
- * sees a half-written skill; files of an older content that are no longer present disappear.
+ * The bytes of every file of a folder, keyed by relative path, once every path is known to be
+ * writable inside a skill folder (no escape, no dotfile, no file standing where a folder must be).
  */
-export async function writeSkillFolder(folder: SkillFolder, dir: string): Promise<void> {
+export function skillFileBytes(folder: SkillFolder): Map<string, Buffer> {
   const checked = SkillFolderSchema.safeParse(folder);
   if (!checked.success) {
     throw new InvalidSkillError(
@@ -173,46 +155,9 @@ export async function writeSkillFolder(folder: SkillFolder, dir: string): Promis
     );
   }
   const parsed = checked.data;
-  const target = path.resolve(dir);
-  const existing = await lstat(target).catch(() => null);
-  if (existing && !existing.isDirectory()) {
-    throw new InvalidSkillError(`${target} exists and is not a directory; move it away or choose another target.`);
-  }
   assertWritablePaths(parsed);
-  const parent = path.dirname(target);
-  await mkdir(parent, { recursive: true });
-  const suffix = `${process.pid}-${randomBytes(6).toString("hex")}`;
-  const staging = path.join(parent, `.${path.basename(target)}.tmp-${suffix}`);
-  const retired = path.join(parent, `.${path.basename(target)}.old-${suffix}`);
-  try {
-    await mkdir(staging);
-    for (const [relative, text] of Object.entries(parsed.files)) {
-      await writeInside(staging, relative, Buffer.from(text, "utf8"));
-    }
-    for (const [relative, base64] of Object.entries(parsed.binaries)) {
-      await writeInside(staging, relative, Buffer.from(base64, "base64"));
-    }
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    throw err;
-  }
-  if (existing) await rename(target, retired);
-  try {
-    await rename(staging, target);
-  } catch (err) {
-    if (existing) await rename(retired, target);
-    await rm(staging, { recursive: true, force: true });
-    throw err;
-  }
-  if (existing) {
-    // If this fails, the old folder stays at `retired` with whatever was not moved yet: nothing is lost.
-    await carryOverIgnored(retired, target);
-    await rm(retired, { recursive: true, force: true });
-  }
-}
-
-async function writeInside(root: string, relative: string, data: Buffer): Promise<void> {
-  const full = resolveInside(root, relative, "file path");
-  await mkdir(path.dirname(full), { recursive: true });
-  await writeFile(full, data, { flag: "wx" });
+  const bytes = new Map<string, Buffer>();
+  for (const [relative, text] of Object.entries(parsed.files)) bytes.set(safeRelativePath(relative), Buffer.from(text, "utf8"));
+  for (const [relative, base64] of Object.entries(parsed.binaries)) bytes.set(safeRelativePath(relative), Buffer.from(base64, "base64"));
+  return bytes;
 }

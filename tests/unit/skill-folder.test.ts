@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MAX_SKILL_FILES, readSkillFolder, writeSkillFolder } from "../../src/skill/folder.js";
+import { exportSkill } from "../../src/skill/export.js";
+import { MAX_SKILL_FILES, readSkillFolder, skillFileBytes } from "../../src/skill/folder.js";
 import type { SkillFolder } from "../../src/skill/types.js";
 import { InvalidNameError, InvalidSkillError, UnsafePathError } from "../../src/util/errors.js";
 
@@ -54,13 +55,12 @@ describe("readSkillFolder", () => {
     expect(folder.binaries).toEqual({ "assets/logo.png": PNG.toString("base64") });
   });
 
-  it("round-trips byte for byte (CRLF, BOM, no final newline, binary)", async () => {
+  it("round-trips byte for byte through an export (CRLF, BOM, no final newline, binary)", async () => {
     const source = path.join(tmp, "demo");
     await makeSkill(source);
     const folder = await readSkillFolder(source);
-    const copy = path.join(tmp, "out", "demo");
-    await writeSkillFolder(folder, copy);
-    expect(await listTree(copy)).toEqual(await listTree(source));
+    const { path: copy } = await exportSkill(folder, path.join(tmp, "out"), { version: 1 });
+    expect((await listTree(copy)).filter((file) => !file.startsWith("."))).toEqual(await listTree(source));
     for (const file of await listTree(source)) {
       expect((await readFile(path.join(copy, file))).equals(await readFile(path.join(source, file))), file).toBe(true);
     }
@@ -113,40 +113,29 @@ describe("readSkillFolder", () => {
   });
 });
 
-describe("writeSkillFolder", () => {
+describe("skillFileBytes", () => {
   const folder: SkillFolder = {
     name: "demo",
     files: { "SKILL.md": SKILL_MD, "references/a.md": "a" },
-    binaries: {},
+    binaries: { "assets/logo.png": PNG.toString("base64") },
   };
 
-  it("replaces the folder content, removing files no longer present and keeping dotfiles", async () => {
-    const dir = path.join(tmp, "demo");
-    await makeSkill(dir);
-    await mkdir(path.join(dir, ".git"));
-    await writeFile(path.join(dir, ".git", "HEAD"), "ref");
-    await writeSkillFolder(folder, dir);
-    expect(await listTree(dir)).toEqual([".git/HEAD", "SKILL.md", "references/a.md"]);
-    expect(await readFile(path.join(dir, "references", "a.md"), "utf8")).toBe("a");
-    expect((await readdir(tmp)).sort()).toEqual(["demo"]);
+  it("gives the exact bytes of every text and binary file", () => {
+    const bytes = skillFileBytes(folder);
+    expect([...bytes.keys()].sort()).toEqual(["SKILL.md", "assets/logo.png", "references/a.md"]);
+    expect(bytes.get("assets/logo.png")?.equals(PNG)).toBe(true);
+    expect(bytes.get("SKILL.md")?.toString("utf8")).toBe(SKILL_MD);
   });
 
-  it("refuses paths that escape the folder and writes nothing", async () => {
-    const dir = path.join(tmp, "demo");
-    for (const bad of ["../escape.md", "/etc/passwd", "references/../../x", "a\\b", ".hidden"]) {
-      const evil = { ...folder, files: { ...folder.files, [bad]: "x" } };
-      await expect(writeSkillFolder(evil, dir)).rejects.toThrow(UnsafePathError);
+  it("refuses paths that escape the folder or are dotfiles", () => {
+    for (const bad of ["../escape.md", "/etc/passwd", "references/../../x", "a\\b", ".hidden", "scripts/node_modules/x.js"]) {
+      expect(() => skillFileBytes({ ...folder, files: { ...folder.files, [bad]: "x" } }), bad).toThrow(UnsafePathError);
     }
-    await expect(writeSkillFolder({ ...folder, name: "../../etc" }, dir)).rejects.toThrow(InvalidSkillError);
-    expect(await readdir(tmp)).toEqual([]);
+    expect(() => skillFileBytes({ ...folder, name: "../../etc" })).toThrow(InvalidSkillError);
   });
 
-  it("refuses a path used both as file and folder, and a target that is a file", async () => {
-    await expect(
-      writeSkillFolder({ ...folder, files: { ...folder.files, references: "x" } }, path.join(tmp, "demo")),
-    ).rejects.toThrow(/needs it to be a folder/);
-    const file = path.join(tmp, "file");
-    await writeFile(file, "x");
-    await expect(writeSkillFolder(folder, file)).rejects.toThrow(/not a directory/);
+  it("refuses a path used both as file and folder, or as text and binary", () => {
+    expect(() => skillFileBytes({ ...folder, files: { ...folder.files, references: "x" } })).toThrow(/needs it to be a folder/);
+    expect(() => skillFileBytes({ ...folder, binaries: { "references/a.md": "AAA=" } })).toThrow(/both as a text file and as a binary/);
   });
 });

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { exportReportLines, type ExportReport } from "../../skill/export-report.js";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, openEngine, out, type Command } from "../context.js";
 
 export const skillsCommand: Command = {
@@ -72,29 +73,45 @@ export const importCommand: Command = {
 export const exportCommand: Command = {
   name: "export",
   summary: "write a skill version as a plain folder (e.g. into .claude/skills)",
-  help: `Usage: trace2skill export <skill> [--to <dir>] [--version N]
+  help: `Usage: trace2skill export <skill> [--to <dir>] [--version N] [--dry-run]
 
 Writes <dir>/<skill>/SKILL.md and its files. Default version: the active one.
 Default <dir>: the skills dir (see --skills-dir).
+
+Files in <dir>/<skill>/ that trace2skill did not write are kept. A file an earlier export
+wrote (listed in its .trace2skill-export.json) is removed when this version no longer has it,
+unless it was edited since. --dry-run prints what would be written, overwritten, removed and
+kept, and changes nothing.
 
 ${GLOBAL_HELP}`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { ...GLOBAL_OPTIONS, to: { type: "string" }, version: { type: "string" } },
+      options: { ...GLOBAL_OPTIONS, to: { type: "string" }, version: { type: "string" }, "dry-run": { type: "boolean" } },
       allowPositionals: true,
     });
     const skill = positionals[0];
     if (!skill) throw new UsageError("export needs a skill name.");
-    const result = await (await openEngine(values)).exportSkill(skill, { to: values.to, version: parseVersion(values.version) });
+    const result = await (await openEngine(values)).exportSkill(skill, {
+      to: values.to,
+      version: parseVersion(values.version),
+      dryRun: values["dry-run"],
+    });
     if (values.json) {
       out.json(result);
       return 0;
     }
-    out.line(`Exported ${skill} v${result.version} to ${result.path}`);
+    out.line(result.dryRun ? `Dry run: exporting ${skill} v${result.version} to ${result.path}` : `Exported ${skill} v${result.version} to ${result.path}`);
+    printExportReport(result);
     return 0;
   },
 };
+
+/** The export's lists, indented under the line that named the folder; a dry run ends saying nothing changed. */
+export function printExportReport(report: ExportReport): void {
+  for (const line of exportReportLines(report)) out.line(`  ${line}`);
+  if (report.dryRun) out.line("Nothing was changed (dry run).");
+}
 
 export function parseVersion(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

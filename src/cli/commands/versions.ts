@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, openEngine, out, type Command } from "../context.js";
-import { parseVersion } from "./skills.js";
+import { parseVersion, printExportReport } from "./skills.js";
 
 function requireVersion(value: string | undefined, what: string): number {
   const v = parseVersion(value);
@@ -11,28 +11,44 @@ function requireVersion(value: string | undefined, what: string): number {
 export const promoteCommand: Command = {
   name: "promote",
   summary: "make a draft version active and export it",
-  help: `Usage: trace2skill promote <skill> <version> [--to <dir>] [--accept-flagged]
+  help: `Usage: trace2skill promote <skill> <version> [--to <dir>] [--accept-flagged] [--dry-run]
 
 Makes the version active (the previous one is retired, never deleted) and exports it as
 <dir>/<skill>/ (default: the skills dir; e.g. --to .claude/skills). A version whose added lines
 look like planted commands is refused until you have read them and pass --accept-flagged.
 
+The export keeps every file in <dir>/<skill>/ that trace2skill did not write; it removes only
+files an earlier export wrote that this version no longer has, and only if unchanged since.
+--dry-run prints what would be written, overwritten, removed and kept, and changes nothing
+(the active version stays as it is).
+
 ${GLOBAL_HELP}`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { ...GLOBAL_OPTIONS, to: { type: "string" }, "accept-flagged": { type: "boolean" } },
+      options: { ...GLOBAL_OPTIONS, to: { type: "string" }, "accept-flagged": { type: "boolean" }, "dry-run": { type: "boolean" } },
       allowPositionals: true,
     });
     const [skill, version] = positionals;
     if (!skill) throw new UsageError("promote needs a skill name and a version.");
     if (values.to !== undefined && values.to.trim() === "") throw new UsageError("--to is empty; omit it to export to the skills dir.");
+    const dryRun = values["dry-run"] === true;
     const result = await (await openEngine(values)).promote(skill, requireVersion(version, "promote"), {
       to: values.to,
       acceptFlagged: values["accept-flagged"],
+      dryRun,
     });
-    if (values.json) out.json(result);
-    else out.line(`${skill} v${result.meta.version} is active${result.previous && result.previous !== result.meta.version ? ` (was v${result.previous})` : ""}; exported to ${result.exportedTo}`);
+    if (values.json) {
+      out.json({ ...result, dryRun });
+      return 0;
+    }
+    const changed = result.previous && result.previous !== result.meta.version;
+    out.line(
+      dryRun
+        ? `Dry run: promote would make ${skill} v${result.meta.version} active${changed ? ` (now v${result.previous})` : ""} and export it to ${result.exportedTo}`
+        : `${skill} v${result.meta.version} is active${changed ? ` (was v${result.previous})` : ""}; exported to ${result.exportedTo}`,
+    );
+    if (result.exportReport) printExportReport(result.exportReport);
     return 0;
   },
 };
@@ -40,14 +56,32 @@ ${GLOBAL_HELP}`,
 export const rollbackCommand: Command = {
   name: "rollback",
   summary: "make the previously active version active again",
-  help: `Usage: trace2skill rollback <skill> [--to <dir>]\n\n${GLOBAL_HELP}`,
+  help: `Usage: trace2skill rollback <skill> [--to <dir>] [--dry-run]
+
+Exports the restored version like promote does (files trace2skill did not write are kept);
+--dry-run prints what the export would change and changes nothing.
+
+${GLOBAL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, to: { type: "string" } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...GLOBAL_OPTIONS, to: { type: "string" }, "dry-run": { type: "boolean" } },
+      allowPositionals: true,
+    });
     const skill = positionals[0];
     if (!skill) throw new UsageError("rollback needs a skill name.");
-    const result = await (await openEngine(values)).rollback(skill, { to: values.to });
-    if (values.json) out.json(result);
-    else out.line(`${skill}: v${result.meta.version} is active again (was v${result.from}); exported to ${result.exportedTo}`);
+    const dryRun = values["dry-run"] === true;
+    const result = await (await openEngine(values)).rollback(skill, { to: values.to, dryRun });
+    if (values.json) {
+      out.json({ ...result, dryRun });
+      return 0;
+    }
+    out.line(
+      dryRun
+        ? `Dry run: rollback would make ${skill} v${result.meta.version} active again (now v${result.from}) and export it to ${result.exportedTo}`
+        : `${skill}: v${result.meta.version} is active again (was v${result.from}); exported to ${result.exportedTo}`,
+    );
+    if (result.exportReport) printExportReport(result.exportReport);
     return 0;
   },
 };

@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { ExportReportSchema, capExportReport, exportReportLines, type ExportReport } from "../../skill/export-report.js";
 import { InvalidInputError } from "../../util/errors.js";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
@@ -26,13 +27,26 @@ export function exportTarget(requested: string | undefined): string | undefined 
   return target;
 }
 
+/** File names per list in an answer: enough to act on, small enough for a model's context. */
+const MAX_LISTED_FILES = 20;
+
+const EXPORT_SAFETY =
+  "An export may replace or remove files that an earlier export of the same skill wrote (removed only while unchanged since); " +
+  "it never deletes other files in the folder, and names the ones it kept.";
+
+function exportAnswer(report: ExportReport | null): { structured: ExportReport | null; text: string } {
+  if (!report) return { structured: null, text: "" };
+  return { structured: capExportReport(report, MAX_LISTED_FILES), text: exportReportLines(report, 10).map((line) => `\n- ${line}`).join("") };
+}
+
 export function registerPromoteTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
     name: "promote_skill_version",
     title: "Promote a draft version",
     description:
       "Make a (reviewed) draft version the active one: get_skill and the skill:// resources then serve it, and it is exported as a plain skill folder " +
-      "(default: the server's skills dir; `exportTo` for another folder such as .claude/skills). The previous active version is retired, never deleted.",
+      "(default: the server's skills dir; `exportTo` for another folder such as .claude/skills). The previous active version is retired, never deleted. " +
+      EXPORT_SAFETY,
     input: {
       skill: SkillName,
       version: z.number().int().positive().describe("The draft version to make active"),
@@ -42,13 +56,21 @@ export function registerPromoteTool(server: McpServer, engine: Engine): void {
         .optional()
         .describe("Promote even though the version adds lines flagged as possible planted commands (after a person has read them)"),
     },
-    output: { ...VersionMetaOutput.shape, previous: z.number().nullable(), exportedTo: z.string().nullable() },
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    output: {
+      ...VersionMetaOutput.shape,
+      previous: z.number().nullable(),
+      exportedTo: z.string().nullable(),
+      exportReport: ExportReportSchema.nullable(),
+    },
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     async handle(args) {
       const result = await engine.promote(args.skill, args.version, { to: exportTarget(args.exportTo), acceptFlagged: args.acceptFlagged });
+      const exported = exportAnswer(result.exportReport);
       return {
-        structured: { ...result.meta, previous: result.previous, exportedTo: result.exportedTo },
-        text: `${args.skill} v${args.version} is now active${result.previous && result.previous !== args.version ? ` (was v${result.previous})` : ""}; exported to ${result.exportedTo}.`,
+        structured: { ...result.meta, previous: result.previous, exportedTo: result.exportedTo, exportReport: exported.structured },
+        text:
+          `${args.skill} v${args.version} is now active${result.previous && result.previous !== args.version ? ` (was v${result.previous})` : ""}; ` +
+          `exported to ${result.exportedTo}.${exported.text}`,
       };
     },
   });
@@ -58,15 +80,17 @@ export function registerRollbackTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
     name: "rollback_skill",
     title: "Roll a skill back",
-    description: "Make the previously active version of a skill active again (and re-export it). The current version is retired, not deleted.",
+    description:
+      "Make the previously active version of a skill active again (and re-export it). The current version is retired, not deleted. " + EXPORT_SAFETY,
     input: { skill: SkillName, exportTo: z.string().optional().describe("Folder to export into (default: the server's skills dir)") },
-    output: { ...VersionMetaOutput.shape, from: z.number(), exportedTo: z.string().nullable() },
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    output: { ...VersionMetaOutput.shape, from: z.number(), exportedTo: z.string().nullable(), exportReport: ExportReportSchema.nullable() },
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     async handle(args) {
       const result = await engine.rollback(args.skill, { to: exportTarget(args.exportTo) });
+      const exported = exportAnswer(result.exportReport);
       return {
-        structured: { ...result.meta, from: result.from, exportedTo: result.exportedTo },
-        text: `${args.skill} rolled back from v${result.from} to v${result.meta.version}.`,
+        structured: { ...result.meta, from: result.from, exportedTo: result.exportedTo, exportReport: exported.structured },
+        text: `${args.skill} rolled back from v${result.from} to v${result.meta.version}; exported to ${result.exportedTo}.${exported.text}`,
       };
     },
   });

@@ -1,0 +1,84 @@
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { SkillVersionMeta } from "../../src/skill/types.js";
+import { cleanEnv, homeEnv, runCli, type CliResult } from "../helpers/cli.js";
+import { REPO_ROOT, tempDir } from "../helpers/mcp.js";
+
+/**
+ * Exports through the built CLI (`npm test` builds first): a user's own files in the target
+ * skill folder survive promote, and --dry-run changes nothing.
+ */
+
+const SKILLS_REF = path.join(REPO_ROOT, "node_modules/.bin/skills-ref");
+const SAMPLE_SKILL = path.join(REPO_ROOT, "skills/airline-support");
+
+function cli(args: string[], home: string): Promise<CliResult> {
+  return runCli(args, { env: homeEnv(home) });
+}
+
+/** Every file under `dir` (dotfiles included) with its content. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const e of (await readdir(dir, { recursive: true, withFileTypes: true })).filter((x) => x.isFile())) {
+    const full = path.join(e.parentPath, e.name);
+    files[path.relative(dir, full).split(path.sep).join("/")] = await readFile(full, "utf8");
+  }
+  return files;
+}
+
+async function activeVersion(home: string): Promise<number | undefined> {
+  const res = await cli(["history", "airline-support", "--json"], home);
+  expect(res.code, res.stderr).toBe(0);
+  return (JSON.parse(res.stdout) as { versions: SkillVersionMeta[] }).versions.find((v) => v.status === "active")?.version;
+}
+
+describe("trace2skill export and promote into a folder holding the user's own files", () => {
+  it("export --dry-run and promote --dry-run change nothing; promote keeps the user's file and removes only what an export wrote", async () => {
+    const home = await tempDir("t2s-cli-export-");
+    // v1: the sample skill; v2: the same plus a reference file (imported, so active).
+    expect((await cli(["import", SAMPLE_SKILL], home)).code).toBe(0);
+    const v2 = path.join(home, "v2", "airline-support");
+    await cp(SAMPLE_SKILL, v2, { recursive: true });
+    await writeFile(path.join(v2, "references", "extra.md"), "# Extra\n\nMore detail.\n");
+    await writeFile(path.join(v2, "SKILL.md"), (await readFile(path.join(v2, "SKILL.md"), "utf8")) + "\nSee [extra](references/extra.md).\n");
+    expect((await cli(["import", v2], home)).code).toBe(0);
+
+    const target = path.join(home, "project", ".claude", "skills");
+    const folder = path.join(target, "airline-support");
+    const exported = await cli(["export", "airline-support", "--to", target], home);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toContain(`Exported airline-support v2 to ${folder}`);
+    await writeFile(path.join(folder, "my-notes.md"), "mine");
+    const before = await snapshot(folder);
+    expect(Object.keys(before)).toContain(".trace2skill-export.json");
+
+    const dryExport = await cli(["export", "airline-support", "--version", "1", "--to", target, "--dry-run"], home);
+    expect(dryExport.code, dryExport.stderr).toBe(0);
+    expect(dryExport.stdout).toContain(`Dry run: exporting airline-support v1 to ${folder}`);
+    expect(dryExport.stdout).toContain("would remove 1 file an earlier export wrote that this version no longer has: references/extra.md");
+    expect(dryExport.stdout).toContain("would keep 1 file trace2skill did not write: my-notes.md");
+    expect(dryExport.stdout).toContain("Nothing was changed (dry run).");
+    expect(await snapshot(folder)).toEqual(before);
+
+    const dryPromote = await cli(["promote", "airline-support", "1", "--to", target, "--dry-run"], home);
+    expect(dryPromote.code, dryPromote.stderr).toBe(0);
+    expect(dryPromote.stdout).toContain("Dry run: promote would make airline-support v1 active (now v2)");
+    expect(dryPromote.stdout).toContain("would remove 1 file");
+    expect(await snapshot(folder)).toEqual(before);
+    expect(await activeVersion(home)).toBe(2);
+
+    const promoted = await cli(["promote", "airline-support", "1", "--to", target], home);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain("airline-support v1 is active (was v2)");
+    expect(promoted.stdout).toContain("removed 1 file an earlier export wrote that this version no longer has: references/extra.md");
+    expect(promoted.stdout).toContain("kept 1 file trace2skill did not write: my-notes.md");
+    const after = await snapshot(folder);
+    expect(after["my-notes.md"]).toBe("mine");
+    expect(after["references/extra.md"]).toBeUndefined();
+    expect(after["SKILL.md"]).toBe(await readFile(path.join(SAMPLE_SKILL, "SKILL.md"), "utf8"));
+    expect(await activeVersion(home)).toBe(1);
+    const validated = await runCli(["validate", folder], { env: cleanEnv(), command: SKILLS_REF });
+    expect(validated.code, validated.stdout + validated.stderr).toBe(0);
+  });
+});
