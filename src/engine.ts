@@ -7,10 +7,12 @@ import { OutcomeSchema, type Outcome, type Trajectory } from "./trajectory/schem
 import type { SkipNote } from "./trajectory/importers/types.js";
 import { openStore } from "./store/file-store.js";
 import { StorePaths, checkSkillName } from "./store/paths.js";
-import type { Store, TrajectoryRow } from "./store/store.js";
+import type { DeleteTrajectoriesResult, Store, TrajectoryRow } from "./store/store.js";
+import { matchesOutcome, summariseRun, type OutcomeFilter, type RunSummary } from "./trajectory/summary.js";
 import { readSkillFolder } from "./skill/folder.js";
 import { formatProblems, validateSkill } from "./skill/validate.js";
 import { exportSkill } from "./skill/export.js";
+import type { ExportReport } from "./skill/export-report.js";
 import { diffSkillFolders } from "./skill/diff.js";
 import { parseSkillMd } from "./skill/frontmatter.js";
 import { contentHash } from "./skill/content-hash.js";
@@ -26,6 +28,9 @@ import {
   SkillNotFoundError,
   TrajectoryNotFoundError,
 } from "./util/errors.js";
+
+/** How often a server looks for promotions made by other processes. */
+const ACTIVE_WATCH_MS = 2_000;
 
 export interface EngineOptions {
   dataDir: string;
@@ -54,10 +59,29 @@ export interface SubmitResult {
   created: number;
   duplicates: number;
   outcomesUpdated: number;
+  /** Earlier snapshots of the same sessions that the newer, more complete ones replaced. */
+  replaced: number;
   redactions: number;
   redactionKinds: Record<string, number>;
   skipped: SkipNote[];
   format: string;
+}
+
+export interface DeleteRunsResult extends DeleteTrajectoriesResult {
+  /** Versions whose provenance cites a deleted run (the id stays there, naming a deleted run). */
+  citedBy: { skill: string; version: number; runs: number }[];
+}
+
+/** An ISO date, or a span back from now: 30m, 12h, 7d. */
+function parseSince(value: string): string {
+  const span = /^(\d+)\s*([mhd])$/.exec(value.trim());
+  if (span) {
+    const ms = Number(span[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as "m" | "h" | "d"];
+    return new Date(Date.now() - ms).toISOString();
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidInputError(`"${value}" is not a date or a span such as 7d, 12h or 30m.`);
+  return date.toISOString();
 }
 
 export interface RunView {
@@ -104,6 +128,9 @@ export class Engine {
   readonly evolution: Evolution;
   /** Told when the active version of a skill changes (every MCP session re-announces its resources). */
   private readonly activeChangeListeners = new Set<(skill: string) => void>();
+  /** Active version of each skill as last seen, to notice promotions made by other processes. */
+  private activeSeen = new Map<string, number | null>();
+  private activeWatch: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly store: Store,
@@ -146,16 +173,49 @@ export class Engine {
       ? ingestCanonical(input.trajectory, options)
       : ingestRaw(input.raw, options);
     const results = await this.store.putTrajectories(ingested.trajectories);
+    const replaced = await this.collapseSessions(ingested.trajectories);
     return {
       ids: results.map((r) => r.id),
       created: results.filter((r) => r.created).length,
       duplicates: results.filter((r) => !r.created).length,
       outcomesUpdated: results.filter((r) => r.outcomeUpdated).length,
+      replaced,
       redactions: ingested.redactions,
       redactionKinds: ingested.redactionKinds,
       skipped: ingested.skipped,
       format: ingested.format,
     };
+  }
+
+  /**
+   * One session, one run. A hook reports a session again and again (Claude Code's Stop fires
+   * after every answer), each time with the whole transcript so far, tagged `session:<id>`.
+   * Only the most complete snapshot is kept (the most steps; the newest on a tie); an outcome
+   * someone recorded on an earlier snapshot moves to it. Storage so grows with the transcript,
+   * not with the number of reports.
+   */
+  private async collapseSessions(submitted: Trajectory[]): Promise<number> {
+    // A session is one per skill: the same session reported for two skills is two runs.
+    const sessions = new Map(
+      submitted.flatMap((t) => t.tags.filter((tag) => tag.startsWith("session:")).map((tag) => [`${t.skill}\u0000${tag}`, { skill: t.skill, tag }] as const)),
+    );
+    if (sessions.size === 0) return 0;
+    const rows = await this.store.listTrajectories();
+    let replaced = 0;
+    for (const { skill, tag } of sessions.values()) {
+      const snapshots = rows
+        .filter((r) => r.skill === skill && r.tags.includes(tag))
+        .sort((a, b) => b.steps - a.steps || b.createdAt.localeCompare(a.createdAt));
+      const [keep, ...older] = snapshots;
+      if (!keep || older.length === 0) continue;
+      const labelled = keep.success === null ? older.find((r) => r.success !== null) : undefined;
+      if (labelled) {
+        const from = await this.store.getTrajectory(labelled.id);
+        if (from) await this.store.setOutcome(keep.id, from.outcome);
+      }
+      replaced += (await this.store.deleteTrajectories(older.map((r) => r.id))).deleted.length;
+    }
+    return replaced;
   }
 
   async setOutcome(id: string, outcome: unknown): Promise<Trajectory> {
@@ -185,6 +245,39 @@ export class Engine {
     if (matches.length === 1) return matches[0]!.id;
     if (matches.length === 0) throw new TrajectoryNotFoundError(idOrPrefix);
     throw new InvalidInputError(`"${idOrPrefix}" matches ${matches.length} runs; give more of the id.`);
+  }
+
+  /** Stored runs, newest first, as listings show them. `since`: an ISO date, or a span such as 7d / 12h. */
+  async runSummaries(filter: { skill?: string; outcome?: OutcomeFilter; since?: string } = {}): Promise<RunSummary[]> {
+    if (filter.skill !== undefined) checkSkillName(filter.skill);
+    const since = filter.since === undefined ? undefined : parseSince(filter.since);
+    const rows = await this.store.listTrajectories(filter.skill === undefined ? {} : { skill: filter.skill });
+    return rows
+      .filter((row) => since === undefined || row.createdAt >= since)
+      .map(summariseRun)
+      .filter((s) => matchesOutcome(s, filter.outcome))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Delete stored runs (by id or unique prefix): payload, index row and the analyses derived
+   * from them. Versions whose provenance cites a run keep the id (it then names a deleted run)
+   * and are reported, so a person can decide whether to evolve again without it.
+   */
+  async deleteTrajectories(idsOrPrefixes: string[]): Promise<DeleteRunsResult> {
+    if (idsOrPrefixes.length === 0) throw new InvalidInputError("Name at least one run id to delete.");
+    const ids = await Promise.all(idsOrPrefixes.map((id) => this.resolveTrajectoryId(id)));
+    const result = await this.store.deleteTrajectories(ids);
+    const gone = new Set(result.deleted);
+    const citedBy: { skill: string; version: number; runs: number }[] = [];
+    for (const skill of await this.store.listSkills()) {
+      for (const meta of await this.store.listSkillVersions(skill)) {
+        const found = await this.store.getSkillVersion(skill, meta.version);
+        const cited = new Set(found?.meta.provenance.flatMap((p) => p.support.filter((id) => gone.has(id))) ?? []);
+        if (cited.size > 0) citedBy.push({ skill, version: meta.version, runs: cited.size });
+      }
+    }
+    return { ...result, citedBy };
   }
 
   async listTrajectories(filter: { skill?: string; success?: boolean | null } = {}): Promise<TrajectoryRow[]> {
@@ -304,12 +397,45 @@ export class Engine {
   // ── versions ──────────────────────────────────────────────────────────────
 
   /** Subscribe to active-version changes; returns the unsubscribe function. */
+  /**
+   * Subscribe to active-version changes; returns the unsubscribe function. Changes made by
+   * this process are told at once; those made by another process on the same data dir (the
+   * CLI, another client's server) within ACTIVE_WATCH_MS, by watching the store's index.
+   */
   onActiveVersionChange(listener: (skill: string) => void): () => void {
     this.activeChangeListeners.add(listener);
-    return () => this.activeChangeListeners.delete(listener);
+    if (!this.activeWatch) {
+      void this.activeVersions().then((seen) => (this.activeSeen = seen));
+      this.activeWatch = setInterval(() => void this.noticeActiveChanges(), ACTIVE_WATCH_MS);
+      this.activeWatch.unref();
+    }
+    return () => {
+      this.activeChangeListeners.delete(listener);
+      if (this.activeChangeListeners.size === 0 && this.activeWatch) {
+        clearInterval(this.activeWatch);
+        this.activeWatch = null;
+      }
+    };
+  }
+
+  private async activeVersions(): Promise<Map<string, number | null>> {
+    const skills = await this.store.listSkills();
+    return new Map(await Promise.all(skills.map(async (s) => [s, await this.store.getActiveVersion(s)] as const)));
+  }
+
+  private async noticeActiveChanges(): Promise<void> {
+    try {
+      const now = await this.activeVersions();
+      const changed = [...now].filter(([skill, version]) => (this.activeSeen.get(skill) ?? null) !== version).map(([skill]) => skill);
+      this.activeSeen = now;
+      for (const skill of changed) for (const listener of this.activeChangeListeners) listener(skill);
+    } catch {
+      // A store being rebuilt or a skill deleted mid-read: look again next time.
+    }
   }
 
   private activeVersionChanged(skill: string): void {
+    void this.store.getActiveVersion(skill).then((v) => this.activeSeen.set(skill, v), () => undefined);
     for (const listener of this.activeChangeListeners) listener(skill);
   }
 
@@ -317,8 +443,8 @@ export class Engine {
   async promote(
     skill: string,
     version: number,
-    options: { to?: string; export?: boolean; acceptFlagged?: boolean } = {},
-  ): Promise<{ meta: SkillVersionMeta; exportedTo: string | null; previous: number | null }> {
+    options: { to?: string; export?: boolean; acceptFlagged?: boolean; dryRun?: boolean } = {},
+  ): Promise<{ meta: SkillVersionMeta; exportedTo: string | null; exportReport: ExportReport | null; previous: number | null }> {
     checkSkillName(skill);
     const found = await this.store.getSkillVersion(skill, version);
     if (!found) throw new SkillNotFoundError(skill, version);
@@ -337,15 +463,20 @@ export class Engine {
       );
     }
     // Export first: a failed export leaves the active version as it was.
-    const exportedTo = options.export === false ? null : (await this.exportSkill(skill, { version, to: options.to })).path;
+    const exportReport = options.export === false ? null : await this.exportSkill(skill, { version, to: options.to, dryRun: options.dryRun });
+    const exportedTo = exportReport?.path ?? null;
     const previous = await this.store.getActiveVersion(skill);
+    if (options.dryRun) return { meta: found.meta, exportedTo, exportReport, previous };
     const meta = previous === version ? found.meta : await this.store.setVersionStatus(skill, version, "active");
     if (previous !== version) this.activeVersionChanged(skill);
-    return { meta, exportedTo, previous };
+    return { meta, exportedTo, exportReport, previous };
   }
 
   /** Put the previously active version back (the current one is retired); nothing is deleted. */
-  async rollback(skill: string, options: { to?: string; export?: boolean } = {}): Promise<{ meta: SkillVersionMeta; from: number; exportedTo: string | null }> {
+  async rollback(
+    skill: string,
+    options: { to?: string; export?: boolean; dryRun?: boolean } = {},
+  ): Promise<{ meta: SkillVersionMeta; from: number; exportedTo: string | null; exportReport: ExportReport | null }> {
     checkSkillName(skill);
     const current = await this.store.getActiveVersion(skill);
     if (current === null) throw new ConflictError(`Skill "${skill}" has no active version to roll back from.`);
@@ -354,10 +485,13 @@ export class Engine {
       .filter((v) => v.version < current && v.status === "retired")
       .sort((a, b) => b.version - a.version)[0];
     if (!previous) throw new ConflictError(`Skill "${skill}" has no earlier active version before v${current}; nothing to roll back to.`);
-    const exportedTo = options.export === false ? null : (await this.exportSkill(skill, { version: previous.version, to: options.to })).path;
+    const exportReport =
+      options.export === false ? null : await this.exportSkill(skill, { version: previous.version, to: options.to, dryRun: options.dryRun });
+    const exportedTo = exportReport?.path ?? null;
+    if (options.dryRun) return { meta: previous, from: current, exportedTo, exportReport };
     const meta = await this.store.setVersionStatus(skill, previous.version, "active");
     this.activeVersionChanged(skill);
-    return { meta, from: current, exportedTo };
+    return { meta, from: current, exportedTo, exportReport };
   }
 
   /** Versions with their changelogs, newest first. */
@@ -397,7 +531,10 @@ export class Engine {
     const run = await this.runs.get(runId);
     if (!run) throw new InvalidInputError(`Run "${runId}" not found. Run ids are returned by evolve_skill / consolidate_skill (CLI: evolve, consolidate).`);
     const finished = run.stage === "done" || run.stage === "failed" || run.stage === "cancelled";
-    const result = finished ? await this.store.readRunArtifact<ConsolidateOutput>(runId, "result") : null;
+    const stored = finished ? await this.store.readRunArtifact<ConsolidateOutput>(runId, "result") : null;
+    // Work handed to an agent moves on without the run: report where it stands now.
+    const result =
+      stored?.status === "needs-work" ? { ...stored, work: await this.evolution.work.summary({ runId }).catch(() => stored.work) } : stored;
     return {
       runId: run.id,
       skill: run.skill,
@@ -413,11 +550,13 @@ export class Engine {
     };
   }
 
-  /** Write a version (default: active) as a plain skill folder under `to` (default: the skills dir). */
-  async exportSkill(skill: string, options: { version?: number; to?: string } = {}): Promise<{ path: string; version: number }> {
+  /**
+   * Write a version (default: active) as a plain skill folder under `to` (default: the skills
+   * dir), keeping every file there an earlier export did not write; `dryRun` only reports.
+   */
+  async exportSkill(skill: string, options: { version?: number; to?: string; dryRun?: boolean } = {}): Promise<ExportReport> {
     const { meta, folder } = await this.resolveVersion(skill, options.version);
-    const target = await exportSkill(folder, path.resolve(options.to ?? this.options.skillsDir));
-    return { path: target, version: meta.version };
+    return exportSkill(folder, path.resolve(options.to ?? this.options.skillsDir), { version: meta.version, dryRun: options.dryRun });
   }
 }
 

@@ -64,6 +64,8 @@ export class UsageError extends Error {}
 
 export interface Command {
   name: string;
+  /** Other names it answers to (kept when a command is renamed). */
+  aliases?: string[];
   summary: string;
   help: string;
   run(argv: string[]): Promise<number>;

@@ -7,7 +7,9 @@ import { exportCommand, importCommand, showCommand, skillsCommand } from "./comm
 import { outcomeCommand } from "./commands/outcome.js";
 import { hookCommand } from "./commands/hook.js";
 import { doctorCommand } from "./commands/doctor.js";
-import { analyseCommand, consolidateCommand, evolveCommand, runCommand } from "./commands/evolve.js";
+import { configCommand } from "./commands/config.js";
+import { analyseCommand, consolidateCommand, evolutionCommand, evolveCommand } from "./commands/evolve.js";
+import { deleteRunCommand, runsCommand } from "./commands/runs.js";
 import { diffCommand, historyCommand, promoteCommand, rollbackCommand } from "./commands/versions.js";
 import { demoCommand } from "./commands/demo.js";
 
@@ -18,7 +20,9 @@ const COMMANDS: Command[] = [
   evolveCommand,
   analyseCommand,
   consolidateCommand,
-  runCommand,
+  evolutionCommand,
+  runsCommand,
+  deleteRunCommand,
   skillsCommand,
   showCommand,
   historyCommand,
@@ -30,6 +34,7 @@ const COMMANDS: Command[] = [
   outcomeCommand,
   hookCommand,
   doctorCommand,
+  configCommand,
 ];
 
 function mainHelp(): string {
@@ -56,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // No command, or options only (`trace2skill --http --port 4000`): the server.
   if (first === undefined || first.startsWith("-")) return serveCommand.run(argv);
-  const command = COMMANDS.find((c) => c.name === first);
+  const command = COMMANDS.find((c) => c.name === first || c.aliases?.includes(first));
   if (!command) throw new UsageError(`Unknown command "${first}".\n\n${mainHelp()}`);
   if (rest.includes("--help") || rest.includes("-h")) {
     out.line(command.help);

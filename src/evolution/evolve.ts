@@ -1,6 +1,7 @@
 import type { Lesson } from "../analysis/schema.js";
 import type { Usage } from "../llm/usage.js";
 import { analystFor } from "../analysis/analysts.js";
+import { describeJudging, judgeRuns, type JudgeSummary } from "../judging/judge.js";
 import { runAnalyses } from "../analysis/run-analysis.js";
 import { runArtifactCheckpoints } from "../consolidation/checkpoints.js";
 import { consolidate, DEFAULT_FAN_IN } from "../consolidation/consolidate.js";
@@ -21,12 +22,13 @@ import {
   outcomesOf,
   patchesFor,
   runConfig,
+  storedTrajectoriesFor,
   trajectoriesFor,
   type RunConfig,
 } from "./inputs.js";
 import { ProgressPlan } from "./progress.js";
 import { chooseProvider, modelFor, type ProviderContext } from "./providers.js";
-import { newRunId, type RunHandle, type RunTracker } from "./runs.js";
+import { isTerminal, newRunId, pidAlive, type RunHandle, type RunTracker } from "./runs.js";
 import { WorkQueue, type WorkSummary } from "./work-queue.js";
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -72,6 +74,8 @@ export interface ProposeResult {
   lessons: { title: string; kind: string; support: number }[];
   edits: number;
   usage: Usage;
+  /** Verdicts for runs nobody labelled, made before analysing (null: none needed, or agent mode). */
+  judging: JudgeSummary | null;
   /** Agent mode: where the analyses for the calling agent stand (list them with the work queue). */
   work: WorkSummary | null;
 }
@@ -128,6 +132,19 @@ export class Evolution {
     const { store } = this.deps;
     const provider = chooseProvider(input.provider, this.providerContext(ctx));
     const base = await resolveBase(store, input.skill, input.baseVersion, input.purpose);
+    // Runs nobody labelled are judged first, on the same provider; agent mode lists them as work.
+    const stored = await storedTrajectoriesFor(store, input.skill, input.trajectoryIds);
+    const judging =
+      provider !== "agent" && stored.some((t) => t.outcome.success === null)
+        ? await judgeRuns({
+            store,
+            trajectories: stored,
+            judge: provider,
+            model: modelFor(provider, this.providerContext(ctx)),
+            concurrency: input.concurrency ?? this.deps.concurrency,
+            signal: ctx.signal,
+          })
+        : null;
     const trajectories = await trajectoriesFor(store, input.skill, input.trajectoryIds);
     const summary = {
       skill: input.skill,
@@ -151,6 +168,7 @@ export class Evolution {
         lessons: [],
         edits: 0,
         usage: emptyUsage(),
+        judging: null,
         work,
       };
     }
@@ -175,7 +193,8 @@ export class Evolution {
       skipped: result.skipped,
       lessons: recurringLessons(lessons),
       edits: result.analyses.reduce((n, a) => n + a.patch.edits.length, 0),
-      usage: result.usage,
+      usage: judging ? addUsage(result.usage, judging.usage) : result.usage,
+      judging,
       work: null,
     };
   }
@@ -205,7 +224,8 @@ export class Evolution {
         reportTo(handle, ctx);
         const config = runConfig(handle.run);
         const base = await resolveBase(this.deps.store, handle.run.skill, config.baseVersion);
-        const patches = await patchesFor(this.deps.store, handle.run.skill, base);
+        const provider = chooseProvider(config.provider, this.providerContext(ctx));
+        const patches = await patchesFor(this.deps.store, handle.run.skill, base, { trajectoryIds: config.trajectoryIds, provider });
         handle.plan(new ProgressPlan(0, patches.length, config.fanIn).total);
         const out = await this.consolidateIn(handle, input, config, ctx);
         return { resultVersion: out.version };
@@ -214,18 +234,26 @@ export class Evolution {
     );
   }
 
-  /** A run that may be started again: not live, and not finished (unless it waits for agent work). */
+  /**
+   * Claim a run to start it again: not running in this or another live process, and not
+   * finished (unless it waits for agent work). The check and the claim are one step under
+   * the store's lock, so of two processes resuming at once exactly one gets the run.
+   */
   private async resumable(runId: string): Promise<Run> {
-    const existing = await this.deps.runs.get(runId);
-    if (!existing) throw new InvalidInputError(`Run ${runId} not found. Omit the run id to start a new run.`);
     if (this.deps.runs.isLive(runId)) throw new InvalidInputError(`Run ${runId} is still running; poll it with get_run.`);
-    if (existing.stage === "done") {
-      const result = await this.deps.store.readRunArtifact<{ status?: string }>(runId, "result");
-      if (result?.status !== "needs-work") {
-        throw new InvalidInputError(`Run ${runId} already finished (version ${existing.resultVersion ?? "none"}); start a new run instead.`);
+    if (!(await this.deps.store.getRun(runId))) throw new InvalidInputError(`Run ${runId} not found. Omit the run id to start a new run.`);
+    return this.deps.store.claimRun(runId, async (current) => {
+      if (!isTerminal(current.stage) && current.pid !== process.pid && pidAlive(current.pid)) {
+        throw new InvalidInputError(`Run ${runId} is still running in another server process (pid ${current.pid}); poll it with get_run.`);
       }
-    }
-    return existing;
+      if (current.stage === "done") {
+        const result = await this.deps.store.readRunArtifact<{ status?: string }>(runId, "result");
+        if (result?.status !== "needs-work") {
+          throw new InvalidInputError(`Run ${runId} already finished (version ${current.resultVersion ?? "none"}); start a new run instead.`);
+        }
+      }
+      return { ...current, stage: "queued", errors: [], pid: process.pid, updatedAt: new Date().toISOString() };
+    });
   }
 
   /** The consolidation stage inside a run; writes its output as the run's "result" artefact. */
@@ -240,7 +268,7 @@ export class Evolution {
     const skill = handle.run.skill;
     const base = await resolveBase(store, skill, config.baseVersion);
     const provider = chooseProvider(config.provider, this.providerContext(ctx));
-    const patches = await patchesFor(store, skill, base);
+    const patches = await patchesFor(store, skill, base, { trajectoryIds: config.trajectoryIds, provider });
     const plan = new ProgressPlan(analyses, patches.length, config.fanIn);
     const empty: ConsolidateOutput = { ...emptyOutput(handle, base.version), patches: patches.length };
     const finish = async (out: ConsolidateOutput) => {
@@ -370,7 +398,8 @@ export class Evolution {
         reportTo(handle, ctx);
         const config = runConfig(handle.run);
         const trajectories = await trajectoriesFor(store, handle.run.skill, runArgs.trajectoryIds);
-        const analysable = trajectories.filter((t) => !("skip" in analystFor(t))).length;
+        // Every run may become analysable: unlabelled ones are judged first.
+        const analysable = trajectories.length;
         const provider = chooseProvider(config.provider, this.providerContext(ctx));
         // The heuristic reads every run at once and proposes one patch: one unit, nothing to merge.
         const analyses = provider === "heuristic" ? 1 : analysable;
@@ -393,10 +422,11 @@ export class Evolution {
               `evolve again (or resume this run) to retry them: finished analyses are cached.`,
           );
         }
-        if (proposed.work && proposed.work.stage === "analysis") {
+        if (proposed.work && (proposed.work.stage === "analysis" || proposed.work.stage === "judging")) {
           const work = proposed.work;
-          await handle.progress(work.done, `agent mode: ${work.pending} of ${work.total} analyses to do`);
-          await handle.stage("analysing", `agent mode: ${work.pending} of ${work.total} analyses to do`);
+          const what = work.stage === "judging" ? "runs to judge" : "analyses to do";
+          if (work.stage === "analysis") await handle.progress(work.done, `agent mode: ${work.pending} of ${work.total} ${what}`);
+          await handle.stage(work.stage === "judging" ? "judging" : "analysing", `agent mode: ${work.pending} of ${work.total} ${what}`);
           await store.writeRunArtifact(handle.id, "result", {
             ...emptyOutput(handle, config.baseVersion ?? proposed.baseVersion),
             status: "needs-work",
@@ -406,6 +436,10 @@ export class Evolution {
         }
         await handle.progress(analyses, "analyses done");
         const out = await this.consolidateIn(handle, runArgs, config, ctx, analyses);
+        if (proposed.judging && proposed.judging.unlabelled > 0) {
+          const result = (await store.readRunArtifact<ConsolidateOutput>(handle.id, "result")) ?? out;
+          await store.writeRunArtifact(handle.id, "result", { ...result, changelog: [describeJudging(proposed.judging), ...result.changelog] });
+        }
         if (out.status === "no-patches" && proposed.skipped.length > 0) {
           await store.writeRunArtifact(handle.id, "result", {
             ...out,

@@ -2,9 +2,10 @@ import type { Patch } from "../analysis/schema.js";
 import { DEFAULT_FAN_IN, precheckPatches } from "../consolidation/consolidate.js";
 import type { ProviderName } from "../llm/port.js";
 import type { Run } from "../store/run.js";
-import type { Store } from "../store/store.js";
+import { withJudgedOutcome } from "../judging/judge.js";
+import { effectiveSuccess, type Store } from "../store/store.js";
 import type { Trajectory } from "../trajectory/schema.js";
-import { TrajectoryNotFoundError } from "../util/errors.js";
+import { InvalidInputError, TrajectoryNotFoundError } from "../util/errors.js";
 import type { BaseVersion } from "./base.js";
 
 /**
@@ -16,12 +17,24 @@ import type { BaseVersion } from "./base.js";
 
 export const DEFAULT_MIN_SUPPORT = 2;
 
-/** The given runs, or every run of the skill (one per hooked session). */
+/**
+ * The given runs, or every run of the skill (one per hooked session), as evolution sees them:
+ * a judge's decided verdict stands in for an outcome nobody recorded.
+ */
 export async function trajectoriesFor(store: Store, skill: string, ids?: string[]): Promise<Trajectory[]> {
+  return (await storedTrajectoriesFor(store, skill, ids)).map(withJudgedOutcome);
+}
+
+/** The same runs as stored (submitted outcomes only): what the judges read. */
+export async function storedTrajectoriesFor(store: Store, skill: string, ids?: string[]): Promise<Trajectory[]> {
   if (ids && ids.length > 0) {
-    const found = await Promise.all(ids.map((id) => store.getTrajectory(id)));
+    const unique = [...new Set(ids)];
+    const found = await Promise.all(unique.map((id) => store.getTrajectory(id)));
     return found.map((t, i) => {
-      if (!t) throw new TrajectoryNotFoundError(ids[i] as string);
+      if (!t) throw new TrajectoryNotFoundError(unique[i] as string);
+      if (t.skill !== skill) {
+        throw new InvalidInputError(`Run ${t.id} is evidence for skill "${t.skill ?? "none"}", not "${skill}"; list only runs of ${skill}.`);
+      }
       return t;
     });
   }
@@ -50,12 +63,35 @@ export function latestPerSession<T extends { tags: string[]; steps: number; crea
   return [...rest, ...best.values()];
 }
 
-/** The proposed patches against a base: every analysis made for it (one heuristic analysis: the newest). */
-export async function patchesFor(store: Store, skill: string, base: BaseVersion): Promise<Patch[]> {
+/** Which analyses a merge starts from: those of these runs, by this provider. */
+export interface PatchScope {
+  /** The runs of the evolve run (default: every run of the skill, one per session). */
+  trajectoryIds?: string[];
+  provider: ProviderName;
+}
+
+/**
+ * The proposed patches against a base, for one run: one analysis per run of its scope (the
+ * provider's own when there is one, else the newest), or, for the heuristic, its newest
+ * analysis of the whole pool. Analyses of other runs, or made earlier by another provider
+ * for the same run, never join a merge twice.
+ */
+export async function patchesFor(store: Store, skill: string, base: BaseVersion, scope: PatchScope): Promise<Patch[]> {
   const analyses = await store.listAnalyses({ skill, baseHash: base.hash });
-  const heuristic = analyses.filter((a) => a.provider === "heuristic").sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const chosen = [...analyses.filter((a) => a.provider !== "heuristic"), ...heuristic.slice(0, 1)];
-  return chosen
+  const newestFirst = [...analyses].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  if (scope.provider === "heuristic") {
+    const newest = newestFirst.find((a) => a.provider === "heuristic");
+    return newest && newest.patch.edits.length > 0 ? [newest.patch] : [];
+  }
+  const runs = new Set((await storedTrajectoriesFor(store, skill, scope.trajectoryIds)).map((t) => t.id));
+  const perRun = new Map<string, (typeof analyses)[number]>();
+  for (const a of newestFirst) {
+    const [only] = a.trajectoryIds;
+    if (a.provider === "heuristic" || a.trajectoryIds.length !== 1 || !only || !runs.has(only)) continue;
+    const chosen = perRun.get(only);
+    if (!chosen || (chosen.provider !== scope.provider && a.provider === scope.provider)) perRun.set(only, a);
+  }
+  return [...perRun.values()]
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((a) => a.patch)
     .filter((p) => p.edits.length > 0);
@@ -70,15 +106,15 @@ export async function expectedFor(store: Store, patches: Patch[]): Promise<Map<s
 }
 
 /** The patches the merge tree starts from: proposed, then cleared of edits the guards refuse. */
-export async function guardedPatchesFor(store: Store, skill: string, base: BaseVersion): Promise<Patch[]> {
-  const patches = await patchesFor(store, skill, base);
+export async function guardedPatchesFor(store: Store, skill: string, base: BaseVersion, scope: PatchScope): Promise<Patch[]> {
+  const patches = await patchesFor(store, skill, base, scope);
   return precheckPatches(patches, { expectedById: await expectedFor(store, patches) }).patches;
 }
 
 /** Outcome of every run of a skill, for mergers to weigh an edit's support. */
 export async function outcomesOf(store: Store, skill: string): Promise<Map<string, boolean | null>> {
   const outcomes = new Map<string, boolean | null>();
-  for (const row of await store.listTrajectories({ skill })) outcomes.set(row.id, row.success);
+  for (const row of await store.listTrajectories({ skill })) outcomes.set(row.id, effectiveSuccess(row));
   return outcomes;
 }
 

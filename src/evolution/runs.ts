@@ -20,7 +20,7 @@ export function newRunId(kind: Run["kind"]): string {
   return `${kind}-${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
-function pidAlive(pid: number | undefined): boolean {
+export function pidAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
     process.kill(pid, 0);

@@ -5,6 +5,8 @@ import { InvalidInputError } from "../util/errors.js";
  * id and check a reply against it: no session state. Work handed out by a run carries the
  * run id, so whoever submits it can be told how to continue that run.
  *
+ *   judge:<skill>:<version>:<trajectoryId>         an outcome verdict for an unlabelled run
+ *   judge:<runId>:<trajectoryId>                   the same, for an evolve run
  *   analysis:<skill>:<version>:<trajectoryId>      an analysis against a base version
  *   analysis:<runId>:<trajectoryId>                the same, for an evolve run
  *   merge:<runId>:<level>:<index>:<inputHash12>    one merge of a run's tree
@@ -13,9 +15,10 @@ import { InvalidInputError } from "../util/errors.js";
  */
 
 export type WorkScope = { runId: string } | { skill: string; version: number };
-export type BriefKind = "error-analyst" | "success-analyst" | "merger";
+export type BriefKind = "judge" | "error-analyst" | "success-analyst" | "merger";
 
 export type ParsedWorkItemId =
+  | { kind: "judge"; scope: WorkScope; trajectoryId: string }
   | { kind: "analysis"; scope: WorkScope; trajectoryId: string }
   | { kind: "merge"; runId: string; level: number; index: number; inputHash: string }
   | { kind: "brief"; scope: WorkScope; brief: BriefKind };
@@ -32,6 +35,10 @@ export function analysisWorkItemId(scope: WorkScope, trajectoryId: string): stri
   return `analysis:${scopePrefix(scope)}:${trajectoryId}`;
 }
 
+export function judgeWorkItemId(scope: WorkScope, trajectoryId: string): string {
+  return `judge:${scopePrefix(scope)}:${trajectoryId}`;
+}
+
 export function mergeWorkItemId(runId: string, level: number, index: number, inputHash: string): string {
   return `merge:${runId}:${level}:${index}:${inputHash.slice(0, 12)}`;
 }
@@ -41,17 +48,20 @@ export function briefId(scope: WorkScope, kind: BriefKind): string {
 }
 
 const PATTERNS: [RegExp, (m: RegExpExecArray) => ParsedWorkItemId][] = [
-  [new RegExp(`^analysis:(${SKILL}):(\\d+):(${TRAJECTORY})$`), (m) => ({ kind: "analysis", scope: { skill: m[1]!, version: Number(m[2]) }, trajectoryId: m[3]! })],
-  [new RegExp(`^analysis:(${RUN}):(${TRAJECTORY})$`), (m) => ({ kind: "analysis", scope: { runId: m[1]! }, trajectoryId: m[2]! })],
   [
-    new RegExp(`^merge:(${RUN}):(\\d+):(\\d+):([0-9a-f]{12})$`),
+    new RegExp(`^(analysis|judge):(${SKILL}):(\\d{1,9}):(${TRAJECTORY})$`),
+    (m) => ({ kind: m[1] === "judge" ? "judge" : "analysis", scope: { skill: m[2]!, version: Number(m[3]) }, trajectoryId: m[4]! }),
+  ],
+  [new RegExp(`^(analysis|judge):(${RUN}):(${TRAJECTORY})$`), (m) => ({ kind: m[1] === "judge" ? "judge" : "analysis", scope: { runId: m[2]! }, trajectoryId: m[3]! })],
+  [
+    new RegExp(`^merge:(${RUN}):(\\d{1,3}):(\\d{1,6}):([0-9a-f]{12})$`),
     (m) => ({ kind: "merge", runId: m[1]!, level: Number(m[2]), index: Number(m[3]), inputHash: m[4]! }),
   ],
   [
-    new RegExp(`^brief:(${SKILL}):(\\d+):(error-analyst|success-analyst|merger)$`),
+    new RegExp(`^brief:(${SKILL}):(\\d{1,9}):(judge|error-analyst|success-analyst|merger)$`),
     (m) => ({ kind: "brief", scope: { skill: m[1]!, version: Number(m[2]) }, brief: m[3] as BriefKind }),
   ],
-  [new RegExp(`^brief:(${RUN}):(error-analyst|success-analyst|merger)$`), (m) => ({ kind: "brief", scope: { runId: m[1]! }, brief: m[2] as BriefKind })],
+  [new RegExp(`^brief:(${RUN}):(judge|error-analyst|success-analyst|merger)$`), (m) => ({ kind: "brief", scope: { runId: m[1]! }, brief: m[2] as BriefKind })],
 ];
 
 export function parseWorkItemId(id: string): ParsedWorkItemId {

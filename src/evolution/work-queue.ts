@@ -4,6 +4,10 @@ import { acceptAnalysisSubmission, analysisBrief, analysisWork, renderAnalysisIn
 import { runArtifactCheckpoints } from "../consolidation/checkpoints.js";
 import { groupInputHash, nextMergeWork } from "../consolidation/merge-tree.js";
 import { acceptMergeSubmission, mergeBrief, mergeWork } from "../consolidation/work-items.js";
+import { judgeConfigHash, judgeMessages, judgmentOf, needsJudging, withJudgedOutcome } from "../judging/judge.js";
+import { judgePrompt } from "../judging/prompts.js";
+import { JudgeReplySchema } from "../judging/schema.js";
+import { toJsonSchema } from "../llm/json-schema.js";
 import { emptyUsage } from "../llm/usage.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
@@ -12,19 +16,23 @@ import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, TrajectoryNotFoundError, errorMessage } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
 import { resolveBase, type BaseVersion } from "./base.js";
-import { guardedPatchesFor, outcomesOf, runConfig, trajectoriesFor, type RunConfig } from "./inputs.js";
+import { guardedPatchesFor, outcomesOf, runConfig, storedTrajectoriesFor, trajectoriesFor, type RunConfig } from "./inputs.js";
 import {
   analysisWorkItemId,
   briefId,
+  judgeWorkItemId,
   mergeWorkItemId,
   parseWorkItemId,
   type BriefKind,
   type WorkScope,
 } from "./work-item-ids.js";
 
+/** The agent judge's settings: its verdicts are cached under this. */
+const AGENT_JUDGE = judgeConfigHash("agent");
+
 /**
- * Agent mode, paged: the work of a stage (every pending analysis, or every pending merge of
- * the lowest unfinished level) listed as ids with a short descriptor, each item read on its
+ * Agent mode, paged: the work of a stage (every unlabelled run to judge, every pending
+ * analysis, or every pending merge of the lowest unfinished level) listed as ids with a short descriptor, each item read on its
  * own, and what the items of a stage share given once as a brief. Everything is derived
  * from the store, so any server process answers for any run, and a parent agent can hand
  * each id to its own subagent.
@@ -32,10 +40,12 @@ import {
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 80;
+/** A page also stops at this many characters of items, so a listing stays well under 20,000. */
+const PAGE_CHAR_BUDGET = 15_000;
 
 export const WorkStageSchema = z
-  .enum(["analysis", "merge", "ready"])
-  .describe("analysis | merge: items are pending; ready: nothing is pending, continue the run");
+  .enum(["judging", "analysis", "merge", "ready"])
+  .describe("judging | analysis | merge: items are pending; ready: nothing is pending, continue the run");
 
 export const WorkSummarySchema = z.object({
   stage: WorkStageSchema,
@@ -58,6 +68,7 @@ export const WorkListingSchema = WorkSummarySchema.extend({
   skill: z.string(),
   baseVersion: z.number(),
   runId: z.string().nullable(),
+  runFinished: z.boolean().describe("The run is over (nothing to continue): see get_run"),
   briefIds: z.array(z.string()).describe("The briefs the listed items refer to: read each once"),
   items: z.array(WorkItemSummarySchema),
   nextCursor: z.string().nullable().describe("Pass as cursor for the next page; null on the last page"),
@@ -73,10 +84,10 @@ export type WorkBrief = z.infer<typeof WorkBriefSchema>;
 
 export const WorkItemViewSchema = z.object({
   workItemId: z.string(),
-  kind: z.enum(["analysis", "merge"]),
+  kind: z.enum(["judge", "analysis", "merge"]),
   briefId: z.string(),
   about: z.string(),
-  input: z.string().describe("The run to analyse (steps as #N), or the numbered edits to merge"),
+  input: z.string().describe("The run to judge or analyse (steps as #N), or the numbered edits to merge"),
   brief: WorkBriefSchema.nullable().describe("The brief, when asked for with includeBrief"),
 });
 export type WorkItemView = z.infer<typeof WorkItemViewSchema>;
@@ -131,8 +142,16 @@ export class WorkQueue {
     const limit = Math.min(MAX_PAGE_SIZE, Math.max(0, page.limit ?? DEFAULT_PAGE_SIZE));
     const cursor = page.cursor ? decodeCursor(page.cursor) : null;
     const sameStage = cursor && cursor.stage === state.stage && cursor.level === state.level;
-    const from = sameStage ? state.pending_.filter((p) => p.key > cursor.after) : state.pending_;
-    const items = from.slice(0, limit);
+    const after = sameStage ? state.pending_.filter((p) => p.key > cursor.after) : state.pending_;
+    // A cursor past everything still pending (the rest was done meanwhile) starts over.
+    const from = after.length > 0 ? after : state.pending_;
+    const items: PendingItem[] = [];
+    let chars = 0;
+    for (const item of from.slice(0, limit)) {
+      chars += item.workItemId.length + item.briefId.length + item.about.length + 60;
+      if (items.length > 0 && chars > PAGE_CHAR_BUDGET) break;
+      items.push(item);
+    }
     const last = items.at(-1);
     const nextCursor =
       last && from.length > items.length ? encodeCursor({ stage: state.stage, level: state.level, after: last.key }) : null;
@@ -142,14 +161,24 @@ export class WorkQueue {
       skill: resolved.skill,
       baseVersion: resolved.base.version,
       runId: resolved.run?.id ?? null,
+      runFinished: await this.runFinished(resolved.run),
       items: items.map(({ workItemId, briefId: brief, about }) => ({ workItemId, briefId: brief, about })),
       nextCursor,
     };
   }
 
+  /** A run that is over: failed, cancelled, or done with a result that is not waiting for agent work. */
+  private async runFinished(run: Run | null): Promise<boolean> {
+    if (!run || run.stage === "cancelled") return false;
+    if (run.stage === "failed") return true;
+    if (run.stage !== "done") return false;
+    const result = await this.store.readRunArtifact<{ status?: string }>(run.id, "result");
+    return result?.status !== "needs-work";
+  }
+
   /** Where a run's agent work stands, without items. */
   async summary(target: WorkTarget): Promise<WorkSummary> {
-    const { items: _items, nextCursor: _cursor, skill: _skill, baseVersion: _base, runId: _run, briefIds: _briefs, ...summary } =
+    const { items: _items, nextCursor: _cursor, skill: _skill, baseVersion: _base, runId: _run, runFinished: _over, briefIds: _briefs, ...summary } =
       await this.list(target, { limit: 0 });
     return summary;
   }
@@ -174,15 +203,40 @@ export class WorkQueue {
     return { scope, skill: scope.skill, base, run: null, config: null };
   }
 
-  /** The current stage: analyses while any is pending (evolve runs and base versions), then merges (runs). */
+  /**
+   * The current stage: verdicts for unlabelled runs, then analyses (evolve runs and base
+   * versions), then merges (runs), each while any of its items is pending.
+   */
   private async stageState(r: Resolved): Promise<StageState> {
     const analysesFirst = r.run === null || r.run.kind === "evolve";
     if (analysesFirst) {
+      const judging = await this.judgingState(r);
+      if (judging.pending > 0) return judging;
       const analysis = await this.analysisState(r);
       if (analysis.pending > 0 || r.run === null) return analysis;
       return this.mergeState(r, analysis.unknownOutcome);
     }
     return this.mergeState(r, 0);
+  }
+
+  private async judgingState(r: Resolved): Promise<StageState> {
+    const runs = await storedTrajectoriesFor(this.store, r.skill, r.config?.trajectoryIds);
+    const unlabelled = runs.filter((t) => t.outcome.success === null);
+    const pending = unlabelled
+      .filter((t) => needsJudging(t, AGENT_JUDGE))
+      .map((t) => ({ key: t.id, workItemId: judgeWorkItemId(r.scope, t.id), briefId: briefId(r.scope, "judge"), about: describeRun(t) }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+    return {
+      stage: pending.length > 0 ? "judging" : "ready",
+      level: null,
+      levels: null,
+      done: unlabelled.length - pending.length,
+      pending: pending.length,
+      total: unlabelled.length,
+      unknownOutcome: 0,
+      pending_: pending,
+      briefIds: pending.length > 0 ? [briefId(r.scope, "judge")] : [],
+    };
   }
 
   private async analysisState(r: Resolved): Promise<StageState> {
@@ -229,7 +283,7 @@ export class WorkQueue {
   private async mergeState(r: Resolved, unknownOutcome: number): Promise<StageState> {
     const run = r.run as Run;
     const config = r.config as RunConfig;
-    const patches = await guardedPatchesFor(this.store, r.skill, r.base);
+    const patches = await guardedPatchesFor(this.store, r.skill, r.base, { trajectoryIds: (r.config as RunConfig).trajectoryIds, provider: "agent" });
     const next = await nextMergeWork({ patches, fanIn: config.fanIn, checkpoints: runArtifactCheckpoints(this.store, run.id) });
     if (next.done) {
       return { stage: "ready", level: null, levels: null, done: 0, pending: 0, total: 0, unknownOutcome, pending_: [], briefIds: [] };
@@ -260,6 +314,19 @@ export class WorkQueue {
     const parsed = parseWorkItemId(workItemId);
     if (parsed.kind === "brief") {
       throw new InvalidInputError(`"${workItemId}" is a brief id: read it with includeBrief on one of its items, or as the resource work://item/${workItemId}.`);
+    }
+    if (parsed.kind === "judge") {
+      const r = await this.resolveScope(parsed.scope);
+      const trajectory = await this.unlabelled(r, parsed.trajectoryId);
+      const id = briefId(r.scope, "judge");
+      return {
+        workItemId,
+        kind: "judge",
+        briefId: id,
+        about: describeRun(trajectory),
+        input: judgeMessages(trajectory).user,
+        brief: options.includeBrief ? await this.brief(id) : null,
+      };
     }
     if (parsed.kind === "analysis") {
       const r = await this.resolveScope(parsed.scope);
@@ -292,15 +359,27 @@ export class WorkQueue {
     const parsed = parseWorkItemId(id);
     if (parsed.kind !== "brief") throw new InvalidInputError(`"${id}" is a work item id, not a brief id (brief:…).`);
     const r = await this.resolveScope(parsed.scope);
+    if (parsed.brief === "judge") return { briefId: id, instructions: judgePrompt(), responseSchema: toJsonSchema(JudgeReplySchema) };
     if (parsed.brief === "merger") return { briefId: id, ...mergeBrief(r.base.folder) };
     const analyst = parsed.brief === "error-analyst" ? "error" : "success";
     const { analyst: _kind, ...brief } = analysisBrief(analyst, r.base.folder, await this.sharedContext(r));
     return { briefId: id, ...brief };
   }
 
-  private async analysable(r: Resolved, trajectoryId: string): Promise<{ trajectory: Trajectory; analyst: "error" | "success"; cacheKey: string }> {
+  /** A stored run of the scope's skill with no submitted outcome: what a judge item is about. */
+  private async unlabelled(r: Resolved, trajectoryId: string): Promise<Trajectory> {
     const trajectory = await this.store.getTrajectory(trajectoryId);
     if (!trajectory || trajectory.skill !== r.skill) throw new TrajectoryNotFoundError(trajectoryId);
+    if (trajectory.outcome.success !== null) {
+      throw new InvalidInputError(`Run ${trajectoryId} already has a recorded outcome; it needs no verdict (a recorded outcome always wins).`);
+    }
+    return trajectory;
+  }
+
+  private async analysable(r: Resolved, trajectoryId: string): Promise<{ trajectory: Trajectory; analyst: "error" | "success"; cacheKey: string }> {
+    const stored = await this.store.getTrajectory(trajectoryId);
+    if (!stored || stored.skill !== r.skill) throw new TrajectoryNotFoundError(trajectoryId);
+    const trajectory = withJudgedOutcome(stored);
     const work = analysisWork(trajectory, r.base.folder);
     if (!work) {
       throw new InvalidInputError(`Run ${trajectoryId} has no known outcome, so it is not analysed; record it with set_outcome first.`);
@@ -322,16 +401,16 @@ export class WorkQueue {
   private async pendingMerge(id: { runId: string; level: number; index: number; inputHash: string }) {
     const r = await this.resolveScope({ runId: id.runId });
     const config = r.config as RunConfig;
-    const patches = await guardedPatchesFor(this.store, r.skill, r.base);
+    const patches = await guardedPatchesFor(this.store, r.skill, r.base, { trajectoryIds: (r.config as RunConfig).trajectoryIds, provider: "agent" });
     const next = await nextMergeWork({ patches, fanIn: config.fanIn, checkpoints: runArtifactCheckpoints(this.store, id.runId) });
     const stale = `call list_work_items with runId ${id.runId} for the current items.`;
-    if (next.done || next.level !== id.level) {
-      throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${id.runId} is not pending any more; ${stale}`);
-    }
+    const which = `Merge ${id.index + 1} of level ${id.level} of run ${id.runId}`;
+    if (next.done || id.level < next.level) throw new InvalidInputError(`${which} is done already (its level is merged); ${stale}`);
+    if (id.level > next.level) throw new InvalidInputError(`${which} is not pending yet: the run is merging level ${next.level}; ${stale}`);
     const group = next.pending.find((p) => p.index === id.index)?.group;
-    if (!group) throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${id.runId} is already done or does not exist; ${stale}`);
+    if (!group) throw new InvalidInputError(`${which} is already done or does not exist; ${stale}`);
     if (!groupInputHash(group).startsWith(id.inputHash)) {
-      throw new InvalidInputError(`Merge ${id.level}.${id.index} of run ${id.runId} now has other inputs (new analyses arrived); ${stale}`);
+      throw new InvalidInputError(`${which} now has other inputs (new analyses arrived); ${stale}`);
     }
     return { group, level: next.level, levels: next.levels, r };
   }
@@ -346,9 +425,10 @@ export class WorkQueue {
       try {
         const parsed = parseWorkItemId(r.workItemId);
         if (parsed.kind === "brief") throw new InvalidInputError(`"${r.workItemId}" is a brief: submit results for work items, not briefs.`);
-        if (parsed.kind === "analysis") {
+        if (parsed.kind === "analysis" || parsed.kind === "judge") {
           target ??= "runId" in parsed.scope ? { runId: parsed.scope.runId } : { skill: parsed.scope.skill, baseVersion: parsed.scope.version };
-          await this.acceptAnalysis(r.workItemId, parsed.scope, parsed.trajectoryId, r.result);
+          if (parsed.kind === "judge") await this.acceptJudgment(r.workItemId, parsed.scope, parsed.trajectoryId, r.result);
+          else await this.acceptAnalysis(r.workItemId, parsed.scope, parsed.trajectoryId, r.result);
         } else {
           target ??= { runId: parsed.runId };
           await this.acceptMerge(r.workItemId, parsed, r.result);
@@ -360,6 +440,16 @@ export class WorkQueue {
     }
     const after = target ? await this.list(target, { limit: 0 }).catch(() => null) : null;
     return { accepted, rejected, after };
+  }
+
+  private async acceptJudgment(workItemId: string, scope: WorkScope, trajectoryId: string, reply: unknown): Promise<void> {
+    const r = await this.resolveScope(scope);
+    const trajectory = await this.unlabelled(r, trajectoryId);
+    const parsed = JudgeReplySchema.safeParse(reply);
+    if (!parsed.success) {
+      throw new InvalidInputError(`The verdict for work item ${workItemId} does not match its schema:\n${z.prettifyError(parsed.error)}`);
+    }
+    await this.store.setJudgment(trajectory.id, judgmentOf(parsed.data, "agent", AGENT_JUDGE));
   }
 
   private async acceptAnalysis(workItemId: string, scope: WorkScope, trajectoryId: string, reply: unknown): Promise<void> {

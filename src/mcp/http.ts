@@ -14,8 +14,8 @@ export const DEFAULT_HTTP_PORT = 3917;
 export const MCP_PATH = "/mcp";
 export const HEALTH_PATH = "/healthz";
 /**
- * Far above the 8 MiB a single submission may hold, so an oversize run still reaches the
- * tool and gets its clear isError answer; only bodies past this are refused with 413.
+ * Above the 48 MiB a single submission may hold, so an oversize one still reaches the tool
+ * and gets its clear isError answer; only bodies past this are refused with 413.
  */
 export const HTTP_MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** Shorter secrets can be guessed by anyone who can reach the port and try. */
@@ -312,7 +312,7 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
       res.once("finish", () => req.socket.destroy());
       sendError(res, {
         status: 413,
-        message: `Request body over ${formatBytes(HTTP_MAX_BODY_BYTES)}. A single run may be at most 8 MiB: split it, or truncate long tool outputs.`,
+        message: `Request body over ${formatBytes(HTTP_MAX_BODY_BYTES)}. A submission may be at most 48 MiB: split it into several.`,
         headers: { connection: "close" },
       });
       return;

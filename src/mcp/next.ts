@@ -11,14 +11,40 @@ export const NextStepSchema = z
   .object({
     tool: z.string(),
     arguments: z.record(z.string(), z.unknown()),
+    needs: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("Arguments only you can supply, by path (e.g. results[0].result), with what to put there"),
     reason: z.string(),
   })
   .nullable()
   .describe("The call to make next, or null when nothing follows");
 export type NextStep = z.infer<typeof NextStepSchema>;
 
-function step(tool: string, args: Record<string, unknown>, reason: string): NonNullable<NextStep> {
-  return { tool, arguments: args, reason };
+function step(tool: string, args: Record<string, unknown>, reason: string, needs?: Record<string, string>): NonNullable<NextStep> {
+  return needs ? { tool, arguments: args, needs, reason } : { tool, arguments: args, reason };
+}
+
+/** After reading an item: send its result, which only the caller can write. */
+export function submitItem(workItemId: string, hasBrief: boolean, briefId: string): NonNullable<NextStep> {
+  return step(
+    "submit_lessons",
+    { results: [{ workItemId }] },
+    hasBrief
+      ? "Follow brief.instructions on `input`, then submit your JSON."
+      : `Follow the brief ${briefId} (get_work_item with includeBrief: true if you do not have it) on \`input\`, then submit your JSON.`,
+    { "results[0].result": "your JSON object, satisfying the brief's responseSchema" },
+  );
+}
+
+/** A run stored with no outcome: someone who knows says how it went. */
+export function recordOutcome(id: string): NonNullable<NextStep> {
+  return step(
+    "set_outcome",
+    { id },
+    "The run has no recorded outcome. Record it when you know (or judge it honestly now); evolve otherwise has a judge decide from the transcript.",
+    { "outcome.success": "true if the task was achieved, false if not" },
+  );
 }
 
 /** How to continue a run once its agent work is all submitted. */
@@ -29,7 +55,7 @@ export function continueRun(runId: string, kind: string): NonNullable<NextStep> 
 }
 
 export function nextForRun(view: RunView): NextStep {
-  if (view.stage === "interrupted") return continueRun(view.runId, view.kind);
+  if (view.stage === "interrupted" || view.stage === "cancelled") return continueRun(view.runId, view.kind);
   if (!view.finished) {
     return step("get_run", { runId: view.runId, waitSeconds: 45 }, `The run is ${view.stage}; it goes on in the background.`);
   }
@@ -48,6 +74,8 @@ export function nextForRun(view: RunView): NextStep {
         { skill: view.skill, diffTo: r.version },
         `Review draft v${r.version} (its diff), then promote_skill_version { skill, version: ${r.version} } if the user agrees.`,
       );
+    case "existing":
+      return step("skill_history", { skill: view.skill, diffTo: r.version }, `The result is the stored v${r.version}: review it there.`);
     default:
       return null;
   }
@@ -55,6 +83,9 @@ export function nextForRun(view: RunView): NextStep {
 
 export function nextForListing(listing: WorkListing): NextStep {
   if (listing.stage === "ready") {
+    if (listing.runId !== null && listing.runFinished) {
+      return step("get_run", { runId: listing.runId }, "Nothing is pending and the run is over: see its result.");
+    }
     if (listing.runId === null) {
       return step(
         "consolidate_skill",
@@ -72,16 +103,24 @@ export function nextForListing(listing: WorkListing): NextStep {
     );
   }
   const first = listing.items[0];
+  if (!first) return step("list_work_items", listing.runId ? { runId: listing.runId } : { skill: listing.skill }, "List the pending items again.");
   return step(
     "get_work_item",
-    { workItemId: first?.workItemId ?? "", includeBrief: true },
+    { workItemId: first.workItemId, includeBrief: true },
     "Start one subagent per listed item, in parallel, each told: call get_work_item { workItemId, includeBrief: true }, do what the brief says, " +
       "and submit_lessons { results: [{ workItemId, result }] } with JSON that satisfies brief.responseSchema. When all are submitted, call list_work_items again.",
   );
 }
 
-export function nextAfterSubmit(after: WorkListing | null, rejected: number): NextStep {
-  if (rejected > 0) return step("submit_lessons", {}, "Fix each rejected result as its error says and submit it again.");
+export function nextAfterSubmit(after: WorkListing | null, rejected: { workItemId: string }[]): NextStep {
+  const [first] = rejected;
+  if (first) {
+    return step(
+      "get_work_item",
+      { workItemId: first.workItemId, includeBrief: true },
+      `${rejected.length} result(s) were rejected: re-read each, fix what its error names, and submit it again.`,
+    );
+  }
   if (!after) return null;
   if (after.stage === "ready") return nextForListing(after);
   return step(

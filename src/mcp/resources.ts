@@ -99,8 +99,11 @@ async function completeSkillPath(engine: Engine, name: string | undefined, prefi
 /**
  * skill://{name}/{+path} serves every file of a skill: the active version's at
  * skill://<name>/<file>, any version's at skill://<name>/v<N>/<name>/<file> (see skill-uris.ts);
- * trajectory://{id} serves a stored run as JSON.
+ * trajectory://{id} serves a stored run as JSON (the newest 100 are listed; list_trajectories finds any).
  */
+/** Stored runs listed as resources: the newest; list_trajectories pages through all of them. */
+const LISTED_RUNS = 100;
+
 export function registerResources(server: McpServer, engine: Engine): void {
   server.registerResource(
     "skill-file",
@@ -135,7 +138,16 @@ export function registerResources(server: McpServer, engine: Engine): void {
 
   server.registerResource(
     "trajectory",
-    new ResourceTemplate("trajectory://{id}", { list: undefined }),
+    new ResourceTemplate("trajectory://{id}", {
+      list: async () => ({
+        resources: (await engine.runSummaries()).slice(0, LISTED_RUNS).map((r) => ({
+          uri: `trajectory://${r.id}`,
+          name: r.id.slice(0, 12),
+          title: `${r.skill ?? "run"} · ${r.source} · ${r.outcome}${r.outcomeBy === "judged" ? " (judged)" : ""} · ${r.steps} steps`,
+          mimeType: "application/json",
+        })),
+      }),
+    }),
     { title: "Trajectory", description: "A stored run in the canonical shape (JSON)", mimeType: "application/json" },
     async (uri, variables) =>
       asResourceError(async () => {

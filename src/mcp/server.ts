@@ -5,6 +5,7 @@ import { SKILLS_EXTENSION_ID, registerSkillsExtension } from "./skills-extension
 import { registerResourceSubscriptions } from "./subscriptions.js";
 import { registerSubmitTrajectoryTool } from "./tools/submit-trajectory.js";
 import { registerSetOutcomeTool } from "./tools/set-outcome.js";
+import { registerDeleteTrajectoriesTool, registerListTrajectoriesTool } from "./tools/trajectories.js";
 import { registerGetSkillTool, registerImportSkillTool, registerListSkillsTool } from "./tools/skills.js";
 import {
   registerCancelRunTool,
@@ -48,6 +49,8 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
   );
   registerSubmitTrajectoryTool(server, engine);
   registerSetOutcomeTool(server, engine);
+  registerListTrajectoriesTool(server, engine);
+  registerDeleteTrajectoriesTool(server, engine);
   registerGetSkillTool(server, engine);
   registerListSkillsTool(server, engine);
   registerImportSkillTool(server, engine);

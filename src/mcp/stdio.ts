@@ -4,7 +4,7 @@ import { createServer } from "./server.js";
 import { BoundedStdioServerTransport } from "./stdio-transport.js";
 
 /**
- * Largest stdio message read in full. Well above our own payload limit (8 MiB per
+ * Largest stdio message read in full. Above our own payload limit (48 MiB per
  * submission), so a moderately oversize submission still reaches its tool and gets that
  * tool's clear isError; a message past this is discarded as it streams and, when it is a
  * request, answered with a JSON-RPC error, the server staying up. (The SDK's own transport

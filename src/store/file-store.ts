@@ -13,7 +13,7 @@ import {
   type SkillVersionMeta,
   type VersionStatus,
 } from "../skill/types.js";
-import { OutcomeSchema, TrajectorySchema, trajectoryId, type Outcome, type Trajectory } from "../trajectory/schema.js";
+import { JudgmentSchema, OutcomeSchema, TrajectorySchema, trajectoryId, type Judgment, type Outcome, type Trajectory } from "../trajectory/schema.js";
 import {
   ConflictError,
   InvalidInputError,
@@ -39,7 +39,7 @@ import {
 import { withLock } from "./lock.js";
 import { checkSkillName, checkTrajectoryId, checkVersionNumber, StorePaths } from "./paths.js";
 import { RunSchema, type Run } from "./run.js";
-import type { NewSkillVersion, PutTrajectoryResult, Store, TrajectoryRow } from "./store.js";
+import type { DeleteTrajectoriesResult, NewSkillVersion, PutTrajectoryResult, Store, TrajectoryRow } from "./store.js";
 
 /**
  * The default store: an index of small rows (a lowdb checkpoint db.json plus a journal, see
@@ -130,6 +130,34 @@ export class FileStore implements Store {
       await writeJson(this.paths.trajectory(id), updated);
       tx.set("trajectories", id, trajectoryRow(updated));
       return updated;
+    });
+  }
+
+  async setJudgment(id: string, judgment: Judgment): Promise<Trajectory> {
+    checkTrajectoryId(id);
+    const parsed = parseInput(JudgmentSchema, judgment, "judgment");
+    return this.mutate(async (index, tx) => {
+      if (!own(index.trajectories, id)) throw new TrajectoryNotFoundError(id);
+      const updated: Trajectory = { ...(await this.readListedTrajectory(id)), judged: parsed };
+      await writeJson(this.paths.trajectory(id), updated);
+      tx.set("trajectories", id, trajectoryRow(updated));
+      return updated;
+    });
+  }
+
+  async deleteTrajectories(ids: string[]): Promise<DeleteTrajectoriesResult> {
+    const wanted = [...new Set(ids)].map(checkTrajectoryId);
+    return this.mutate(async (index, tx) => {
+      const deleted = wanted.filter((id) => own(index.trajectories, id));
+      const gone = new Set(deleted);
+      const derived = Object.values(index.analyses).filter((row) => row.trajectoryIds.some((id) => gone.has(id)));
+      // Files first: a crash before the index commits leaves rows without files, which the
+      // next delete (or a rebuild) clears; never a deleted run's text left behind unlisted.
+      for (const id of deleted) await rm(this.paths.trajectory(id), { force: true });
+      for (const row of derived) await rm(this.paths.analysis(row.id), { force: true });
+      for (const id of deleted) tx.delete("trajectories", id);
+      for (const row of derived) tx.delete("analyses", row.id);
+      return { deleted, missing: wanted.filter((id) => !gone.has(id)), analysesRemoved: derived.length };
     });
   }
 
@@ -312,6 +340,18 @@ export class FileStore implements Store {
     });
   }
 
+  async claimRun(id: string, claim: (current: Run) => Promise<Run>): Promise<Run> {
+    const file = this.paths.runRecord(id);
+    return this.mutate(async (_index, tx) => {
+      const current = await readPayload(file, RunSchema);
+      if (!current) throw new InvalidInputError(`Run "${id}" not found.`);
+      const next = parseInput(RunSchema, await claim(current), "run");
+      await writeJson(file, next);
+      tx.set("runs", next.id, runRow(next));
+      return next;
+    });
+  }
+
   async getRun(id: string): Promise<Run | null> {
     return readPayload(this.paths.runRecord(id), RunSchema);
   }
@@ -386,6 +426,7 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
 }
 
 function trajectoryRow(t: Trajectory): TrajectoryRow {
+  const decided = t.judged && t.judged.verdict !== "unknown" ? t.judged.verdict === "success" : null;
   return {
     id: t.id,
     skill: t.skill,
@@ -394,6 +435,8 @@ function trajectoryRow(t: Trajectory): TrajectoryRow {
     steps: t.steps.length,
     tags: t.tags,
     createdAt: t.createdAt,
+    judged: t.judged ? { success: decided, judge: t.judged.judge, confidence: t.judged.confidence } : null,
+    bytes: Buffer.byteLength(JSON.stringify(t), "utf8"),
   };
 }
 

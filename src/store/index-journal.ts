@@ -65,6 +65,7 @@ interface JournalOp {
   seq: number;
   section: IndexSection;
   key: string;
+  /** The row, or null for a removed one. */
   value: unknown;
 }
 
@@ -76,6 +77,12 @@ export class IndexTransaction {
 
   set<S extends IndexSection>(section: S, key: string, value: StoreIndex[S][string]): void {
     (this.index[section] as Record<string, unknown>)[key] = value;
+    this.touched.set(`${section}\0${key}`, { section, key });
+  }
+
+  /** Removes a row; journalled as a null value. */
+  delete(section: IndexSection, key: string): void {
+    delete (this.index[section] as Record<string, unknown>)[key];
     this.touched.set(`${section}\0${key}`, { section, key });
   }
 }
@@ -157,7 +164,7 @@ export class IndexFiles {
     const lines: string[] = [];
     for (const { section, key } of tx.touched.values()) {
       index.seq += 1;
-      const op: JournalOp = { seq: index.seq, section, key, value: index[section][key] };
+      const op: JournalOp = { seq: index.seq, section, key, value: Object.hasOwn(index[section], key) ? index[section][key] : null };
       lines.push(JSON.stringify(op) + "\n");
     }
     const text = lines.join("");
@@ -273,7 +280,8 @@ export class IndexFiles {
 function applyOps(index: StoreIndex, ops: JournalOp[]): void {
   for (const op of ops) {
     if (op.seq <= index.seq) continue;
-    (index[op.section] as Record<string, unknown>)[op.key] = op.value;
+    if (op.value === null) delete (index[op.section] as Record<string, unknown>)[op.key];
+    else (index[op.section] as Record<string, unknown>)[op.key] = op.value;
     index.seq = op.seq;
   }
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { UsageSchema } from "../llm/usage.js";
 
-export const RunStageSchema = z.enum(["queued", "analysing", "merging", "applying", "done", "failed", "cancelled"]);
+export const RunStageSchema = z.enum(["queued", "judging", "analysing", "merging", "applying", "done", "failed", "cancelled"]);
 export type RunStage = z.infer<typeof RunStageSchema>;
 
 /** An evolution run (propose + consolidate), persisted so it can be polled and resumed. */

@@ -1,5 +1,5 @@
 import type { Analysis } from "../analysis/schema.js";
-import type { Outcome, Trajectory } from "../trajectory/schema.js";
+import type { Judgment, Outcome, Trajectory } from "../trajectory/schema.js";
 import type { SkillFolder, SkillVersionDetail, SkillVersionDetailInput, SkillVersionMeta, VersionStatus } from "../skill/types.js";
 import type { Run } from "./run.js";
 
@@ -12,6 +12,23 @@ export interface TrajectoryRow {
   steps: number;
   tags: string[];
   createdAt: string;
+  /** A judge's verdict when no outcome was submitted (rows written before judging existed lack it). */
+  judged?: { success: boolean | null; judge: string; confidence: number } | null;
+  /** Size of the stored run in bytes. */
+  bytes?: number;
+}
+
+/** The outcome evolution uses: the submitted one, else a judge's decided verdict. */
+export function effectiveSuccess(row: Pick<TrajectoryRow, "success" | "judged">): boolean | null {
+  return row.success ?? row.judged?.success ?? null;
+}
+
+export interface DeleteTrajectoriesResult {
+  deleted: string[];
+  /** Ids that were not stored (already deleted, or never). */
+  missing: string[];
+  /** Analyses removed because they were derived from a deleted run. */
+  analysesRemoved: number;
 }
 
 export interface PutTrajectoryResult {
@@ -42,6 +59,10 @@ export interface Store {
   getTrajectory(id: string): Promise<Trajectory | null>;
   listTrajectories(filter?: { skill?: string; success?: boolean | null }): Promise<TrajectoryRow[]>;
   setOutcome(id: string, outcome: Outcome): Promise<Trajectory>;
+  /** Store a judge's verdict beside the submitted outcome. */
+  setJudgment(id: string, judgment: Judgment): Promise<Trajectory>;
+  /** Remove runs: payload, index row, and every analysis derived from them. */
+  deleteTrajectories(ids: string[]): Promise<DeleteTrajectoriesResult>;
 
   putAnalysis(a: Analysis): Promise<void>;
   getAnalysis(id: string): Promise<Analysis | null>;
@@ -58,6 +79,12 @@ export interface Store {
   setVersionStatus(skill: string, version: number, status: VersionStatus): Promise<SkillVersionMeta>;
 
   putRun(run: Run): Promise<void>;
+  /**
+   * Read-decide-write of one run under the store's lock: `claim` sees the stored run and
+   * returns what to store (or throws to leave it as it is). Two processes resuming one run
+   * at once: exactly one claim succeeds.
+   */
+  claimRun(id: string, claim: (current: Run) => Promise<Run>): Promise<Run>;
   getRun(id: string): Promise<Run | null>;
   listRuns(filter?: { skill?: string }): Promise<Run[]>;
   /** Run artefacts (merge levels, final patch, report) as JSON files under runs/<id>/. */

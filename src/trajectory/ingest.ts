@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { fitRun, MAX_RUN_BYTES } from "./fit.js";
 import {
   errorMessage,
   InvalidNameError,
@@ -27,7 +28,11 @@ import {
  * computed, so nothing downstream ever sees a secret), and ids. Pure: nothing is stored.
  */
 
-export const MAX_RAW_BYTES = 8 * 1024 * 1024;
+/**
+ * One submission (a request, a file) may hold many runs: its limit only guards memory. Each run
+ * is then held to MAX_RUN_BYTES, by cutting its longest outputs rather than refusing it (fit.ts).
+ */
+export const MAX_RAW_BYTES = 48 * 1024 * 1024;
 export const CANONICAL_FORMAT = "canonical";
 
 export interface IngestOptions {
@@ -41,6 +46,8 @@ export interface IngestOptions {
   tags?: string[];
   fileName?: string;
   maxBytes?: number;
+  /** Per-run limit (default MAX_RUN_BYTES). */
+  maxRunBytes?: number;
   now?: Date;
 }
 
@@ -67,7 +74,7 @@ function payloadBytes(value: unknown): number {
 function assertSize(value: unknown, opts: IngestOptions): void {
   const limit = opts.maxBytes ?? MAX_RAW_BYTES;
   const size = payloadBytes(value);
-  if (size > limit) throw new PayloadTooLargeError("The submitted run", size, limit);
+  if (size > limit) throw new PayloadTooLargeError("The submission", size, limit);
 }
 
 function assertSkillName(skill: string | null | undefined): void {
@@ -152,12 +159,16 @@ interface Finalised {
   trajectories: Trajectory[];
   redactions: number;
   redactionKinds: Record<string, number>;
+  /** What was cut from runs over the per-run limit. */
+  cut: SkipNote[];
 }
 
 function finaliseRuns(runs: TrajectoryDraftInput[], opts: IngestOptions): Finalised {
   const trajectories: Trajectory[] = [];
   const redactionKinds: Record<string, number> = {};
+  const cut: SkipNote[] = [];
   let redactions = 0;
+  const runLimit = opts.maxRunBytes ?? MAX_RUN_BYTES;
   runs.forEach((run, index) => {
     const parsed = TrajectoryDraftSchema.safeParse(applyOptions(run, opts));
     if (!parsed.success) {
@@ -167,9 +178,13 @@ function finaliseRuns(runs: TrajectoryDraftInput[], opts: IngestOptions): Finali
     const redacted = redactSecrets(parsed.data);
     redactions += redacted.count;
     for (const [kind, n] of Object.entries(redacted.kinds)) redactionKinds[kind] = (redactionKinds[kind] ?? 0) + n;
-    trajectories.push(finaliseTrajectory(redacted.value, opts.now));
+    const fitted = fitRun(redacted.value, runLimit);
+    const size = Buffer.byteLength(JSON.stringify(fitted.run), "utf8");
+    if (size > runLimit) throw new PayloadTooLargeError(runs.length > 1 ? `Run ${index} (after cutting its longest texts)` : "The run (after cutting its longest texts)", size, runLimit);
+    cut.push(...fitted.notes);
+    trajectories.push(finaliseTrajectory(fitted.run, opts.now));
   });
-  return { trajectories, redactions, redactionKinds };
+  return { trajectories, redactions, redactionKinds, cut };
 }
 
 function badLineNote(badLines: number[]): SkipNote[] {
@@ -184,7 +199,8 @@ function ingestCanonicalValue(obj: unknown, opts: IngestOptions): IngestResult {
       "A canonical trajectory is one object {task, steps: [{role, text, toolCalls, toolResult}], outcome}.",
     );
   }
-  return { ...finaliseRuns([obj as TrajectoryDraftInput], opts), skipped: [], format: CANONICAL_FORMAT };
+  const { cut, ...finalised } = finaliseRuns([obj as TrajectoryDraftInput], opts);
+  return { ...finalised, skipped: mergeSkipNotes(cut), format: CANONICAL_FORMAT };
 }
 
 /** Ingest a trajectory already in the canonical shape ({task, steps, outcome, ...}). */
@@ -205,16 +221,18 @@ export function ingestRaw(raw: unknown, opts: IngestOptions = {}): IngestResult 
     );
   }
   if (opts.format === CANONICAL_FORMAT || (opts.format === undefined && looksCanonical(decoded.value))) {
-    return { ...ingestCanonicalValue(decoded.value, opts), skipped: badLineNote(decoded.badLines) };
+    const canonical = ingestCanonicalValue(decoded.value, opts);
+    return { ...canonical, skipped: mergeSkipNotes([...canonical.skipped, ...badLineNote(decoded.badLines)]) };
   }
   const importer = opts.format !== undefined ? importerFor(opts.format) : detectFormat(decoded);
   const imported = importer.parse(decoded);
   if (imported.runs.length === 0) {
     throw new InvalidTrajectoryError(`No run found in the ${importer.format} input: it holds nothing to import.`);
   }
+  const { cut, ...finalised } = finaliseRuns(imported.runs, opts);
   return {
-    ...finaliseRuns(imported.runs, opts),
-    skipped: mergeSkipNotes([...imported.skipped, ...badLineNote(decoded.badLines)]),
+    ...finalised,
+    skipped: mergeSkipNotes([...imported.skipped, ...badLineNote(decoded.badLines), ...cut]),
     format: importer.format,
   };
 }

@@ -80,15 +80,30 @@ export const TrajectoryDraftSchema = z.object({
 export type TrajectoryDraft = z.infer<typeof TrajectoryDraftSchema>;
 export type TrajectoryDraftInput = z.input<typeof TrajectoryDraftSchema>;
 
+/**
+ * An outcome decided by a judge (a model, the calling agent, or the transcript heuristic) for a
+ * run nobody labelled. Kept beside the submitted outcome, which always wins.
+ */
+export const JudgmentSchema = z.object({
+  verdict: z.enum(["success", "failure", "unknown"]),
+  confidence: z.number().min(0).max(1),
+  reason: z.string(),
+  judge: z.string().describe("Who judged: heuristic, openai-compatible, mcp-sampling or agent"),
+  configHash: z.string().describe("Judge, prompt and settings: a run is judged again only when they change"),
+  judgedAt: z.string(),
+});
+export type Judgment = z.infer<typeof JudgmentSchema>;
+
 export const TrajectorySchema = TrajectoryDraftSchema.extend({
   id: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: z.string(),
+  judged: JudgmentSchema.optional(),
 });
 export type Trajectory = z.infer<typeof TrajectorySchema>;
 
 /**
- * The identity of a run: what the agent did, for which skill. Outcome, tags and createdAt
- * are left out on purpose: they may be updated later without making it another run.
+ * The identity of a run: what the agent did, for which skill. Outcome, judgment, tags and
+ * createdAt are left out on purpose: they may be updated later without making it another run.
  */
 export function trajectoryIdentity(t: TrajectoryDraft): unknown {
   return {

@@ -92,7 +92,7 @@ describe("MCP surface over the in-memory transport", () => {
       { raw: { hello: "world" } },
       { raw: [{ role: "user", content: "x" }], format: "openai-messages", skill: "../../etc" },
       { trajectory: { steps: "not an array" } },
-      { raw: "x".repeat(20 * 1024 * 1024), format: "openai-messages" },
+      { raw: "x".repeat(50 * 1024 * 1024), format: "openai-messages" },
       {},
       { trajectory: { steps: [{ role: "user", text: "a" }] }, raw: [] },
     ];
@@ -103,7 +103,7 @@ describe("MCP surface over the in-memory transport", () => {
     }
     const unknown = await callTool(client, "submit_trajectory", { raw: [{ role: "user", content: "x" }], format: "no-such-format" });
     expect(textOf(unknown)).toMatch(/openai-messages/);
-    const tooBig = await callTool(client, "submit_trajectory", { raw: "x".repeat(20 * 1024 * 1024), format: "openai-messages" });
+    const tooBig = await callTool(client, "submit_trajectory", { raw: "x".repeat(50 * 1024 * 1024), format: "openai-messages" });
     expect(textOf(tooBig)).toMatch(/limit/i);
     const wrongType = await callTool(client, "get_skill", { skill: 42 });
     expect(wrongType.isError).toBe(true);

@@ -131,7 +131,7 @@ describe("MCP over Streamable HTTP, loopback without a token", () => {
   it("answers an oversize run with a tool error and stays up; refuses bodies over 64 MiB with 413", async () => {
     const client = await connect(server.url);
     try {
-      const tooBig = await callTool(client, "submit_trajectory", { raw: "y".repeat(10 * 1024 * 1024), format: "openai-messages" });
+      const tooBig = await callTool(client, "submit_trajectory", { raw: "y".repeat(50 * 1024 * 1024), format: "openai-messages" });
       expect(tooBig.isError).toBe(true);
       expect(textOf(tooBig)).toMatch(/over the limit/);
       const declared = await rawRequest(server.url, { headers: { "content-length": HTTP_MAX_BODY_BYTES + 1 } });

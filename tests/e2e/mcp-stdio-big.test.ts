@@ -82,7 +82,7 @@ describe("the built stdio server with very large messages", () => {
     child.kill();
   });
 
-  it("answers a 20 MiB submission with the tool's own over-8-MiB error, in seconds", async () => {
+  it("answers a 50 MiB submission with the tool's own over-48-MiB error, in seconds", async () => {
     const started = Date.now();
     const reply = await client.call(
       2,
@@ -90,12 +90,12 @@ describe("the built stdio server with very large messages", () => {
         jsonrpc: "2.0",
         id: 2,
         method: "tools/call",
-        params: { name: "submit_trajectory", arguments: { raw: "y".repeat(20 * MiB), format: "openai-messages" } },
+        params: { name: "submit_trajectory", arguments: { raw: "y".repeat(50 * MiB), format: "openai-messages" } },
       }),
     );
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(reply.result?.isError).toBe(true);
-    expect(reply.result?.content?.[0]?.text).toMatch(/20\.0 MiB, over the limit of 8\.0 MiB/);
+    expect(reply.result?.content?.[0]?.text).toMatch(/50\.0 MiB, over the limit of 48\.0 MiB/);
   });
 
   it("answers a 70 MiB request (id written last, as the SDK's client does) with a JSON-RPC error and stays up", async () => {

@@ -26,7 +26,7 @@ export interface Brief {
 
 export interface WorkItemFull {
   workItemId: string;
-  kind: "analysis" | "merge";
+  kind: "judge" | "analysis" | "merge";
   briefId: string;
   about: string;
   input: string;
@@ -34,7 +34,7 @@ export interface WorkItemFull {
 }
 
 export interface Listing {
-  stage: "analysis" | "merge" | "ready";
+  stage: "judging" | "analysis" | "merge" | "ready";
   level: number | null;
   levels: number | null;
   done: number;
@@ -60,12 +60,29 @@ const validator = new AjvJsonSchemaValidator();
 /** A reply to one work item, generated from its brief's schema, checked against that schema. */
 export function answerFromSchema(item: WorkItemFull, tweak?: (draft: unknown, item: WorkItemFull) => unknown): unknown {
   if (!item.brief) throw new Error(`work item ${item.workItemId} came without its brief`);
-  const idea = item.kind === "merge" ? scriptedMerge(item.input) : scriptedAnalysis(item.brief.instructions, item.input);
+  const idea =
+    item.kind === "merge"
+      ? scriptedMerge(item.input)
+      : item.kind === "judge"
+        ? scriptedVerdict(item.input)
+        : scriptedAnalysis(item.brief.instructions, item.input);
   const draft = tweak ? tweak(idea, item) : idea;
   const result = fillFromSchema(item.brief.responseSchema, draft);
   const check = validator.getValidator(item.brief.responseSchema as never)(result);
   assert.ok(check.valid, `${item.workItemId}: the generated reply does not satisfy the responseSchema: ${check.errorMessage}`);
   return result;
+}
+
+/** A judge subagent's verdict: the last test run in the rendered run decides. */
+function scriptedVerdict(input: string): { verdict: string; confidence: number; reason: string } {
+  const lines = input.split("\n");
+  const lastIndex = (test: (line: string) => boolean) => lines.reduce((at, line, i) => (test(line) ? i : at), -1);
+  const failed = lastIndex((line) => /\bFAIL\b|\bfailed\b/.test(line));
+  const passed = lastIndex((line) => /passed \(/.test(line) && !/failed/.test(line));
+  if (failed < 0 && passed < 0) return { verdict: "unknown", confidence: 0.3, reason: "No test run shows the outcome." };
+  return passed > failed
+    ? { verdict: "success", confidence: 0.8, reason: "The last test run passed." }
+    : { verdict: "failure", confidence: 0.8, reason: "The last test run failed." };
 }
 
 export class StructuredOnlyAgent {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { detectFormat, ingestCanonical, ingestRaw, MAX_RAW_BYTES } from "../../src/trajectory/ingest.js";
+import { MAX_RUN_BYTES } from "../../src/trajectory/fit.js";
 import { FORMAT_NAMES } from "../../src/trajectory/importers/index.js";
 import { decodeRaw } from "../../src/trajectory/importers/raw.js";
 import {
@@ -107,12 +108,54 @@ describe("ingestRaw: formats and refusals", () => {
     expect(() => ingestRaw("this is not json at all")).toThrow(/not JSON or JSON Lines/);
   });
 
-  it("refuses a 20 MB payload, as text and as a JSON value", () => {
-    const big = "x".repeat(20 * 1024 * 1024);
+  it("refuses a submission over 48 MiB, as text and as a JSON value", () => {
+    const big = "x".repeat(50 * 1024 * 1024);
     expect(() => ingestRaw(big)).toThrow(PayloadTooLargeError);
-    expect(() => ingestRaw([{ role: "user", content: big }])).toThrow(/over the limit of 8\.0 MiB/);
+    expect(() => ingestRaw([{ role: "user", content: big }])).toThrow(/over the limit of 48\.0 MiB/);
     expect(() => ingestCanonical({ task: big, steps: [{ role: "user", text: "x" }] })).toThrow(PayloadTooLargeError);
-    expect(MAX_RAW_BYTES).toBe(8 * 1024 * 1024);
+    expect(MAX_RAW_BYTES).toBe(48 * 1024 * 1024);
+  });
+
+  it("stores a run over the 8 MiB per-run limit with its longest tool outputs cut, marked, byte counts kept", () => {
+    const log = (n: number) => Array.from({ length: n }, (_, i) => `line ${i} of a long build log`).join("\n");
+    const huge = log(400_000); // ~12 MiB
+    const messages = [
+      { role: "user", content: "Fix the build." },
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "bash", arguments: "{\"cmd\":\"make\"}" } }] },
+      { role: "tool", tool_call_id: "c1", content: huge },
+      { role: "assistant", content: null, tool_calls: [{ id: "c2", type: "function", function: { name: "bash", arguments: "{\"cmd\":\"make test\"}" } }] },
+      { role: "tool", tool_call_id: "c2", content: "short output" },
+      { role: "assistant", content: "Fixed." },
+    ];
+    expect(Buffer.byteLength(JSON.stringify(messages))).toBeGreaterThan(MAX_RUN_BYTES);
+    const { trajectories, skipped } = ingestRaw(messages, { format: "openai-messages" });
+    const [run] = trajectories;
+    if (!run) throw new Error("no run");
+    expect(Buffer.byteLength(JSON.stringify(run))).toBeLessThanOrEqual(MAX_RUN_BYTES);
+    const cutStep = run.steps.find((s) => s.toolResult?.content.includes("bytes cut here"));
+    const removed = Number(/\[… (\d+) bytes cut here/.exec(cutStep?.toolResult?.content ?? "")?.[1]);
+    expect(removed).toBeGreaterThan(4 * 1024 * 1024);
+    // Head and tail of the cut output are kept; the short one is untouched.
+    expect(cutStep?.toolResult?.content.startsWith("line 0 of a long build log")).toBe(true);
+    expect(cutStep?.toolResult?.content.endsWith("line 399999 of a long build log")).toBe(true);
+    expect(Buffer.byteLength(cutStep?.toolResult?.content ?? "") + removed).toBeGreaterThanOrEqual(Buffer.byteLength(huge));
+    expect(run.steps.some((s) => s.toolResult?.content === "short output")).toBe(true);
+    expect(skipped).toEqual([expect.objectContaining({ what: "tool output", count: 1 })]);
+  });
+
+  it("takes a 20 MB JSONL file of many small runs", () => {
+    const line = (i: number) =>
+      JSON.stringify({
+        task_id: i,
+        trial: 0,
+        reward: i % 2,
+        info: { task: { user_id: `u${i}`, actions: [] } },
+        traj: [{ role: "user", content: `task ${i} ${"pad ".repeat(4_500)}` }, { role: "assistant", content: "done" }],
+      });
+    const text = Array.from({ length: 1_100 }, (_, i) => line(i)).join("\n");
+    expect(Buffer.byteLength(text)).toBeGreaterThan(19 * 1024 * 1024);
+    const { trajectories } = ingestRaw(text, { format: "tau-bench" });
+    expect(trajectories).toHaveLength(1_100);
   });
 
   it("measures UTF-8 bytes and honours a custom limit", () => {

@@ -112,7 +112,7 @@ describe("trajectories", () => {
     expect(await store.putTrajectory(t)).toEqual({ id: t.id, created: true, outcomeUpdated: false });
     expect(await store.getTrajectory(t.id)).toEqual(t);
     expect(await store.listTrajectories()).toEqual([
-      { id: t.id, skill: "airline", success: true, source: "canonical", steps: 3, tags: ["t"], createdAt: t.createdAt },
+      { id: t.id, skill: "airline", success: true, source: "canonical", steps: 3, tags: ["t"], createdAt: t.createdAt, judged: null, bytes: expect.any(Number) },
     ]);
     const file = path.join(dataDir, "trajectories", t.id.slice(0, 2), `${t.id}.json`);
     expect(JSON.parse(await readFile(file, "utf8"))).toEqual(t);
@@ -193,6 +193,38 @@ describe("trajectories", () => {
     // What counts is what reached the disk: a fresh store has no shared memory to hide a loss.
     const reopened = await openStore(dataDir);
     expect(new Set((await reopened.listTrajectories()).map((r) => r.id))).toEqual(expected);
+  });
+});
+
+describe("judged outcomes and deletion", () => {
+  it("stores a judge's verdict beside the submitted outcome, without changing the run's id", async () => {
+    const t = trajectory("judge me");
+    await store.putTrajectory(t);
+    const judgment = { verdict: "failure" as const, confidence: 0.7, reason: "tests failed at #2", judge: "heuristic", configHash: "h1", judgedAt: "2026-11-29T00:00:00.000Z" };
+    const judged = await store.setJudgment(t.id, judgment);
+    expect(judged).toMatchObject({ id: t.id, outcome: { success: null }, judged: judgment });
+    expect((await store.listTrajectories())[0]).toMatchObject({ success: null, judged: { success: false, judge: "heuristic", confidence: 0.7 } });
+    expect(await store.putTrajectory({ ...t, judged: undefined })).toMatchObject({ created: false });
+    await expect(store.setJudgment("b".repeat(64), judgment)).rejects.toThrow(/not found|No trajectory/i);
+  });
+
+  it("deletes runs with their files, rows and the analyses made from them, across a reopen", async () => {
+    const keep = trajectory("keep", { success: true });
+    const drop = trajectory("drop", { success: false });
+    await store.putTrajectories([keep, drop]);
+    await store.putAnalysis(analysis("of-drop", { trajectoryIds: [drop.id] }));
+    await store.putAnalysis(analysis("pool", { trajectoryIds: [keep.id, drop.id] }));
+    await store.putAnalysis(analysis("of-keep", { trajectoryIds: [keep.id] }));
+    const result = await store.deleteTrajectories([drop.id, drop.id, "c".repeat(64)]);
+    expect(result).toEqual({ deleted: [drop.id], missing: ["c".repeat(64)], analysesRemoved: 2 });
+    const reopened = await openStore(dataDir);
+    expect((await reopened.listTrajectories()).map((r) => r.id)).toEqual([keep.id]);
+    expect(await reopened.getTrajectory(drop.id)).toBeNull();
+    expect((await reopened.listAnalyses({ skill: "airline" })).map((a) => a.id)).toEqual(["of-keep"]);
+    const tree = await listTree(dataDir);
+    expect(tree.some((f) => f.includes(drop.id))).toBe(false);
+    expect(tree.some((f) => f.includes("of-drop"))).toBe(false);
+    await expect(store.deleteTrajectories(["../../etc/passwd"])).rejects.toThrow(InvalidNameError);
   });
 });
 
@@ -304,6 +336,15 @@ describe("runs", () => {
     await store.writeRunArtifact("run-1", "merge-level-1", { patches: [1, 2] });
     expect(await store.readRunArtifact("run-1", "merge-level-1")).toEqual({ patches: [1, 2] });
     expect(await store.readRunArtifact("run-1", "final-patch")).toBeNull();
+  });
+
+  it("claims a run under the lock: the claim sees the stored run, and a refused claim changes nothing", async () => {
+    await store.putRun(run("run-c", "airline"));
+    const claimed = await store.claimRun("run-c", async (r) => ({ ...r, stage: "queued", pid: 4242 }));
+    expect(claimed).toMatchObject({ id: "run-c", pid: 4242 });
+    await expect(store.claimRun("run-c", async () => { throw new Error("held elsewhere"); })).rejects.toThrow("held elsewhere");
+    expect(await store.getRun("run-c")).toMatchObject({ pid: 4242 });
+    await expect(store.claimRun("run-none", async (r) => r)).rejects.toThrow(/not found/);
   });
 
   it("refuses path tricks in run ids and artefact names with nothing written", async () => {

@@ -230,14 +230,20 @@ ${GLOBAL_HELP}`,
   },
 };
 
-export const runCommand: Command = {
-  name: "run",
-  summary: "show an evolve / consolidate run (progress, result)",
-  help: `Usage: trace2skill run <run-id>\n\n${GLOBAL_HELP}`,
+export const evolutionCommand: Command = {
+  name: "evolution",
+  aliases: ["run"],
+  summary: "show an evolve / consolidate run (progress, result); also `run`",
+  help: `Usage: trace2skill evolution <evolution-id>     (also: trace2skill run <id>)
+
+An evolution is one evolve or consolidate run of the method; its id is printed by evolve and
+consolidate (and by MCP tools as runId). Stored agent runs are listed by \`trace2skill runs\`.
+
+${GLOBAL_HELP}`,
   async run(argv) {
     const { values, positionals } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true });
     const id = positionals[0];
-    if (!id) throw new UsageError("run needs a run id.");
+    if (!id) throw new UsageError("evolution needs the id evolve or consolidate printed.");
     const view = await (await openEngine(values)).runView(id);
     if (!view.finished && !values.json) {
       out.line(`${view.runId}: ${view.stage} — ${view.progress.done}/${view.progress.total} ${view.progress.message}`);

@@ -43,8 +43,12 @@ Meant to be run by a Claude Code hook (Stop or SessionEnd): reads the hook's JSO
 reads the session transcript it points to (transcript_path) and stores it as a run.
 
 The skill is --skill, else $TRACE2SKILL_SKILL, else the name of the session's folder (cwd),
-else "${FALLBACK_SKILL}". The outcome stays unknown unless --outcome is given; record it later
-with \`trace2skill outcome <id> --success|--failure\`.
+else "${FALLBACK_SKILL}". The outcome is --outcome, else $TRACE2SKILL_OUTCOME (success or
+failure), else unknown: evolve then has a judge decide it from the transcript, and you can
+record it any time with \`trace2skill outcome <id> --success|--failure\` (ids: \`trace2skill runs\`).
+
+A session reported many times (Stop fires after every answer) is stored once: each report
+replaces the earlier, shorter snapshot, and an outcome recorded on it moves to the new one.
 
 It never disturbs the session: it always exits 0, prints nothing on stdout and reports in
 one line on stderr. See docs/clients.md for the settings.json hook entry.
@@ -63,7 +67,7 @@ Options:
       }
       const input = parseHookInput(await readStdin(STDIN_TIMEOUT_MS));
       const skill = chooseSkill(values.skill, process.env.TRACE2SKILL_SKILL, input.cwd);
-      const outcome = parseOutcome(values.outcome);
+      const outcome = parseOutcome(values.outcome ?? (process.env.TRACE2SKILL_OUTCOME || undefined));
       const transcript = await readTranscript(input.transcript_path);
       const engine = await openEngine(values);
       const result = await engine.submit({
@@ -75,7 +79,7 @@ Options:
         fileName: path.basename(input.transcript_path),
       });
       const id = result.ids[0]?.slice(0, 12) ?? "?";
-      const state = result.created > 0 ? "stored" : "already stored";
+      const state = result.created > 0 ? (result.replaced > 0 ? "stored (replacing the earlier snapshot of this session)" : "stored") : "already stored";
       out.err(`trace2skill: ${state} ${result.ids.length} run(s) for skill "${skill}" (${id}…).`);
     } catch (err) {
       out.err(`trace2skill hook: ${errorMessage(err)} (the session is not affected)`);

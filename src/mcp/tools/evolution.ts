@@ -15,7 +15,7 @@ import { SkillName } from "../shapes.js";
 const Provider = z
   .enum(PROVIDERS)
   .optional()
-  .describe("Who analyses and merges: openai-compatible (server model), mcp-sampling (your client's model), agent (you: work items), heuristic (statistics). Default: a configured model, else sampling, else agent.");
+  .describe("Who judges, analyses and merges: openai-compatible (server model), mcp-sampling (your model), agent (you), heuristic. Default: a model, else sampling, else agent.");
 
 export const RunId = z
   .string()
@@ -160,7 +160,11 @@ export function registerProposeLessonsTool(server: McpServer, engine: Engine): v
       lessons: z.array(z.object({ title: z.string(), kind: z.string(), support: z.number() })),
       edits: z.number(),
       usage: UsageSchema,
-      work: WorkSummarySchema.nullable().describe("Agent mode: the analyses waiting for you"),
+      judging: z
+        .object({ judge: z.string(), unlabelled: z.number(), judged: z.number(), success: z.number(), failure: z.number(), unknown: z.number() })
+        .nullable()
+        .describe("Verdicts for runs without a recorded outcome, made before analysing"),
+      work: WorkSummarySchema.nullable().describe("Agent mode: the judgments or analyses waiting for you"),
       next: NextStepSchema,
     },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -204,9 +208,8 @@ export function registerConsolidateSkillTool(server: McpServer, engine: Engine):
     name: "consolidate_skill",
     title: "Consolidate proposed patches",
     description:
-      "Stages 3-4 of Trace2Skill: merge the patches proposed against a base version hierarchically (fan-in groups, support counted by code), " +
-      "keep prevalent edits in SKILL.md and rarer ones in references/, drop one-offs, guard, apply, validate, and store a DRAFT version. " +
-      "Runs in the background; follow `next`.",
+      "Stages 3-4 of Trace2Skill: merge the patches proposed against a base version level by level (support counted by code), keep prevalent edits " +
+      "in SKILL.md and rarer ones in references/, guard, apply, validate: a DRAFT version. Runs in the background; follow `next`.",
     input: {
       skill: SkillName.optional().describe("Skill to consolidate (not needed with runId)"),
       baseVersion: BaseVersion,
@@ -238,8 +241,8 @@ export function registerEvolveSkillTool(server: McpServer, engine: Engine): void
     name: "evolve_skill",
     title: "Evolve a skill from its runs",
     description:
-      "The whole Trace2Skill loop as one run: analyse a skill's runs in parallel, merge and apply into a new DRAFT version. Deepens a skill, or creates one " +
-      "from a name and `purpose`. Answers within waitSeconds; the run goes on in the background. Follow `next` (in agent mode the analyses and merges are yours).",
+      "The whole Trace2Skill loop as one background run: judge unlabelled runs, analyse every run in parallel, merge and apply into a DRAFT version; " +
+      "deepens a skill, or creates one from `purpose`. Answers within waitSeconds. Follow `next` (in agent mode the work is yours).",
     input: {
       skill: SkillName.optional().describe("Skill to evolve (not needed with resumeRunId)"),
       purpose: z.string().max(500).optional().describe("Create mode: one line on what the skill helps with"),

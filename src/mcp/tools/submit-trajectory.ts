@@ -4,7 +4,7 @@ import type { Engine } from "../../engine.js";
 import { FORMAT_NAMES } from "../../trajectory/importers/index.js";
 import { OutcomeSchema } from "../../trajectory/schema.js";
 import { defineTool } from "../define-tool.js";
-import { NextStepSchema } from "../next.js";
+import { NextStepSchema, recordOutcome } from "../next.js";
 import { SkipOutput } from "../shapes.js";
 
 export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine): void {
@@ -12,11 +12,9 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine):
     name: "submit_trajectory",
     title: "Submit a trajectory",
     description:
-      "Store one agent run (a trajectory) as evidence for a skill, so it can later be analysed and distilled into the skill. " +
-      "Give either `trajectory` (the canonical object: { task, steps: [{ role, text?, toolCalls?, toolResult? }], outcome? }) " +
-      `or \`raw\`: the run exactly as your agent wrote it (JSON value, or JSON/JSONL text) with \`format\` (one of: ${FORMAT_NAMES.join(", ")}; omit to auto-detect). ` +
-      "Set `skill` to the skill the run is evidence for, and `outcome.success` when you know whether the run succeeded. " +
-      "Secrets are redacted before anything is stored. Idempotent: the same run always gets the same id. Max 8 MiB per call.",
+      "Store an agent run as evidence for a skill: `trajectory` ({ task, steps: [{ role, text?, toolCalls?, toolResult? }] }) or `raw` as your agent " +
+      "wrote it (+ `format`, auto-detected when omitted). Give `skill`, and `outcome.success` when known. Secrets are redacted first; the same run " +
+      "always gets the same id. Up to 48 MiB per call; a run over 8 MiB keeps its longest tool outputs cut (marked).",
     input: {
       trajectory: z.record(z.string(), z.unknown()).optional().describe("The canonical trajectory object"),
       raw: z
@@ -58,13 +56,7 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine):
         (result.skipped.length ? ` Skipped: ${result.skipped.map((s) => `${s.count} ${s.what} (${s.reason})`).join("; ")}.` : "");
       // One run whose outcome nobody knows yet: analysts skip it until it has one.
       const unknown = result.ids.length === 1 && (await engine.getTrajectory(first)).outcome.success === null;
-      const next = unknown
-        ? {
-            tool: "set_outcome",
-            arguments: { id: first, outcome: { success: "<true or false>" } },
-            reason: "The run has no known outcome, so analysts skip it. Record whether it succeeded once you know (or judge it honestly now).",
-          }
-        : null;
+      const next = unknown ? recordOutcome(first) : null;
       return { structured: { id: first, ...result, next }, text };
     },
   });

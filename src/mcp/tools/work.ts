@@ -4,7 +4,7 @@ import type { Engine } from "../../engine.js";
 import { MAX_PAGE_SIZE, WorkItemViewSchema, WorkListingSchema } from "../../evolution/work-queue.js";
 import { InvalidInputError } from "../../util/errors.js";
 import { defineTool } from "../define-tool.js";
-import { nextAfterSubmit, nextForListing, NextStepSchema } from "../next.js";
+import { nextAfterSubmit, nextForListing, NextStepSchema, submitItem } from "../next.js";
 import { SkillName } from "../shapes.js";
 import { RunId } from "./evolution.js";
 
@@ -62,13 +62,7 @@ export function registerGetWorkItemTool(server: McpServer, engine: Engine): void
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
       const item = await engine.evolution.work.item(args.workItemId, { includeBrief: args.includeBrief });
-      const next = {
-        tool: "submit_lessons",
-        arguments: { results: [{ workItemId: item.workItemId, result: "<JSON satisfying the brief's responseSchema>" }] },
-        reason: item.brief
-          ? "Follow brief.instructions on `input`, then submit your JSON."
-          : `Follow the brief ${item.briefId} (get it with includeBrief: true if you do not have it) on \`input\`, then submit your JSON.`,
-      };
+      const next = submitItem(item.workItemId, item.brief !== null, item.briefId);
       // Clients that show only text get the item itself, not a summary of it.
       const text = [
         `${item.kind} work item ${item.workItemId}: ${item.about}`,
@@ -116,7 +110,7 @@ export function registerSubmitLessonsTool(server: McpServer, engine: Engine): vo
           accepted: outcome.accepted,
           rejected: outcome.rejected,
           work: outcome.after,
-          next: nextAfterSubmit(outcome.after, outcome.rejected.length),
+          next: nextAfterSubmit(outcome.after, outcome.rejected),
         },
         text,
       };
