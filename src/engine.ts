@@ -511,8 +511,15 @@ export class Engine {
     return { from: fromVersion, to, diff: diffSkillFolders(source.folder, target.folder) };
   }
 
+  /** A version's record; provenance marks the supporting runs deleted since it was made. */
   async versionDetail(skill: string, version: number): Promise<SkillVersionDetail> {
-    return (await this.resolveVersion(skill, version)).meta;
+    const { meta } = await this.resolveVersion(skill, version);
+    const stored = new Set((await this.store.listTrajectories()).map((r) => r.id));
+    const provenance = meta.provenance.map((p) => {
+      const deleted = p.support.filter((id) => !stored.has(id));
+      return deleted.length > 0 ? { ...p, deletedSupport: deleted } : p;
+    });
+    return { ...meta, provenance };
   }
 
   /** Where a version's files are on disk (immutable snapshot). */

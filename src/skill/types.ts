@@ -37,6 +37,8 @@ export const ProvenanceEntrySchema = z.object({
   op: z.string(),
   lessonIds: z.array(z.string()),
   support: z.array(z.string()),
+  /** Supporting runs deleted since (their ids stay in `support`); filled in when the version is read. */
+  deletedSupport: z.array(z.string()).optional(),
 });
 export type ProvenanceEntry = z.infer<typeof ProvenanceEntrySchema>;
 

@@ -2,6 +2,7 @@ import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Engine } from "../../src/engine.js";
 import { CLI_PATH, homeEnv, runCli } from "../helpers/cli.js";
 import { sessionTurns, transcriptAfter } from "../helpers/claude-session.js";
 import { callTool, connectInMemory, openTestEngine, tempDir } from "../helpers/mcp.js";
@@ -64,6 +65,19 @@ describe("the Claude Code loop: hooked sessions → judged runs → a draft in .
     expect(await dirBytes(path.join(home, "trajectories"))).toBeLessThan(2.5 * 1024 * 1024);
   }, 120_000);
 
+  it("stores a 12 MiB session with its longest tool outputs cut instead of refusing it", async () => {
+    const turns = sessionTurns({ task: "Chase the memory leak.", turns: 4, succeeds: false, outputBytes: 3 * 1024 * 1024 });
+    const transcript = transcriptAfter(turns, 4);
+    expect(Buffer.byteLength(transcript)).toBeGreaterThan(12 * 1024 * 1024);
+    expect(await hookEvent("session-huge", transcript, "SessionEnd")).toMatch(/trace2skill: stored 1 run/);
+    const runs = JSON.parse((await cli(["runs", "--json"])).stdout) as { runs: { id: string; session: string; bytes: number }[] };
+    const huge = runs.runs.find((r) => r.session === "session-huge");
+    expect(huge?.bytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+    const shown = await cli(["runs", huge!.id.slice(0, 12), "--json"]);
+    expect(shown.stdout).toMatch(/bytes cut here: the run was over the 8\.0 MiB per-run limit/);
+    expect((await cli(["delete-run", huge!.id])).code).toBe(0);
+  }, 60_000);
+
   it("judges the unlabelled sessions and evolves a draft from them, with no label given by anyone", async () => {
     const sessions = [
       { id: "session-ok-1", succeeds: true },
@@ -92,8 +106,10 @@ describe("the Claude Code loop: hooked sessions → judged runs → a draft in .
 
   describe("over MCP", () => {
     let client: Client;
+    let engine: Engine;
     beforeAll(async () => {
-      client = await connectInMemory(await openTestEngine(home));
+      engine = await openTestEngine(home);
+      client = await connectInMemory(engine);
     });
     afterAll(async () => {
       await client.close();
@@ -111,6 +127,9 @@ describe("the Claude Code loop: hooked sessions → judged runs → a draft in .
       expect(out.deleted).toEqual([victim!.id]);
       expect(out.analysesRemoved).toBeGreaterThan(0);
       expect(out.citedBy).toEqual(expect.arrayContaining([expect.objectContaining({ skill: SKILL, version: 2 })]));
+      // The version's provenance keeps the id, marked deleted.
+      const provenance = (await engine.versionDetail(SKILL, 2)).provenance;
+      expect(provenance.some((p) => p.support.includes(victim!.id) && p.deletedSupport?.includes(victim!.id))).toBe(true);
       const after = await callTool(client, "list_trajectories", { skill: SKILL });
       expect((after.structuredContent as { total: number }).total).toBe(3);
       const resource = await client.readResource({ uri: `trajectory://${victim!.id}` }).catch((err: Error) => err);
