@@ -7,7 +7,7 @@ import { OutcomeSchema, type Outcome, type Trajectory } from "./trajectory/schem
 import type { SkipNote } from "./trajectory/importers/types.js";
 import { openStore } from "./store/file-store.js";
 import { StorePaths, checkSkillName } from "./store/paths.js";
-import type { DeleteTrajectoriesResult, Store, TrajectoryRow } from "./store/store.js";
+import { effectiveSuccess, type DeleteTrajectoriesResult, type Store, type TrajectoryRow } from "./store/store.js";
 import { matchesOutcome, summariseRun, type OutcomeFilter, type RunSummary } from "./trajectory/summary.js";
 import { readSkillFolder } from "./skill/folder.js";
 import { formatProblems, validateSkill } from "./skill/validate.js";
@@ -52,6 +52,8 @@ export interface SubmitInput {
   outcome?: Partial<Outcome>;
   tags?: string[];
   fileName?: string;
+  /** Limit of the whole submission (default: ingest's MAX_RAW_BYTES). */
+  maxBytes?: number;
 }
 
 export interface SubmitResult {
@@ -66,6 +68,9 @@ export interface SubmitResult {
   skipped: SkipNote[];
   format: string;
 }
+
+/** A hook hands over a whole session file: it may be larger than one request, since each run is fitted to the per-run limit. */
+export const MAX_SESSION_FILE_BYTES = 256 * 1024 * 1024;
 
 export interface DeleteRunsResult extends DeleteTrajectoriesResult {
   /** Versions whose provenance cites a deleted run (the id stays there, naming a deleted run). */
@@ -168,7 +173,7 @@ export class Engine {
     const skill = input.skill == null ? input.skill : checkSkillName(input.skill);
     // An unknown format is named as such, whatever the payload looks like.
     if (input.format !== undefined && input.format !== "canonical") importerFor(input.format);
-    const options = { format: input.format, skill, outcome: input.outcome, tags: input.tags, fileName: input.fileName };
+    const options = { format: input.format, skill, outcome: input.outcome, tags: input.tags, fileName: input.fileName, maxBytes: input.maxBytes };
     const ingested: IngestResult = hasTrajectory
       ? ingestCanonical(input.trajectory, options)
       : ingestRaw(input.raw, options);
@@ -348,9 +353,9 @@ export class Engine {
           drafts: versions.filter((v) => v.status === "draft").map((v) => v.version),
           trajectories: {
             total: mine.length,
-            successes: mine.filter((r) => r.success === true).length,
-            failures: mine.filter((r) => r.success === false).length,
-            unknown: mine.filter((r) => r.success === null).length,
+            successes: mine.filter((r) => effectiveSuccess(r) === true).length,
+            failures: mine.filter((r) => effectiveSuccess(r) === false).length,
+            unknown: mine.filter((r) => effectiveSuccess(r) === null).length,
           },
         };
       }),

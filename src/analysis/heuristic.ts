@@ -5,8 +5,14 @@ import { sha256 } from "../util/hash.js";
 import type { Edit, Evidence, Lesson, LessonKind } from "./schema.js";
 
 /**
- * The heuristic analyst: no model, only statistics over the runs of one skill whose
- * outcome is known. It is the zero-setup baseline and says so in every lesson it writes.
+ * The heuristic analyst: no model, only counting over the runs of one skill whose outcome is
+ * known. It is the zero-setup baseline, and it writes into the skill only what counting can
+ * justify:
+ * - a recurring tool-error signature, as a check before the call (error text and support quoted);
+ * - where the same task ran several times with different outcomes, the first action where
+ *   failed attempts parted from successful ones (unless the base skill prescribes that step).
+ * Correlations of tool use with outcome (which tasks were hard, not what went wrong) are
+ * reported as observations and never become rules.
  *
  * Features are generic — tool names, positions and error texts, never domain names:
  * - `call`    a tool was called at all;
@@ -31,8 +37,11 @@ export interface HeuristicOptions {
 }
 
 export interface HeuristicResult {
+  /** Rules: recurring error signatures and within-task divergences. */
   lessons: Lesson[];
   edits: Edit[];
+  /** Correlations of tool use with outcome: for the run's report, never for the skill. */
+  observations: string[];
 }
 
 export const PITFALLS_SECTION = "Pitfalls";
@@ -41,7 +50,7 @@ export const HABITS_SECTION = "Habits that work";
 const P_THRESHOLD = 0.05;
 const MIN_GAP = 0.15;
 
-type FeatureKind = "call" | "before" | "reply" | "multi" | "error" | "errsig";
+type FeatureKind = "call" | "before" | "reply" | "multi" | "error" | "errsig" | "diverge";
 
 interface Feature {
   key: string;
@@ -70,6 +79,8 @@ interface Scored {
   favours: "success" | "failure";
   p: number;
   evidence: Map<string, number[]>;
+  /** For a divergence: in how many tasks it was seen. */
+  tasks?: number;
 }
 
 export function mineHeuristicLessons(ts: readonly Trajectory[], opts: HeuristicOptions = {}): HeuristicResult {
@@ -101,12 +112,98 @@ export function mineHeuristicLessons(ts: readonly Trajectory[], opts: HeuristicO
 
   const signatures = scored
     .filter((s) => s.feature.kind === "errsig")
-    .sort((a, b) => supportOf(b).length - supportOf(a).length || byStrength(a, b))
-    .slice(0, Math.ceil(maxLessons / 3));
-  const statistical = dropRedundant(scored.filter((s) => s.feature.kind !== "errsig").sort(byStrength));
-  const chosen = [...signatures, ...statistical].slice(0, maxLessons);
+    .sort((a, b) => supportOf(b).length - supportOf(a).length || byStrength(a, b));
+  const divergences = mineDivergences(known, minSupport, opts.base);
+  const chosen = [...signatures, ...divergences].slice(0, maxLessons);
   const lessons = chosen.map(toLesson);
-  return { lessons, edits: toEdits(chosen, lessons, opts.base) };
+  const observations = dropRedundant(scored.filter((s) => s.feature.kind !== "errsig").sort(byStrength))
+    .slice(0, maxLessons)
+    .map((s) => {
+      const w = word(s);
+      return `${w.title} — ${w.rule}`;
+    });
+  return { lessons, edits: toEdits(chosen, lessons, opts.base), observations };
+}
+
+interface CallAt {
+  name: string;
+  step: number;
+}
+
+function callSequence(t: Trajectory): CallAt[] {
+  return t.steps.flatMap((step, i) => (step.toolCalls ?? []).map((c) => ({ name: c.name, step: i })));
+}
+
+/**
+ * Tasks tried several times (trials, pass@k loops) with different outcomes: walk each failed
+ * attempt's calls alongside the successful attempts' and note the first call where no
+ * successful attempt did the same. A point where attempts part recurring across runs is
+ * evidence of what mattered, not only of which tasks were hard.
+ */
+function mineDivergences(known: readonly Trajectory[], minSupport: number, base: SkillFolder | undefined): Scored[] {
+  const byTask = new Map<string, Trajectory[]>();
+  for (const t of known) {
+    const task = t.task.trim();
+    if (task) byTask.set(task, [...(byTask.get(task) ?? []), t]);
+  }
+  const found = new Map<string, { feature: Feature; success: Set<string>; failure: Set<string>; tasks: Set<string>; evidence: Map<string, number[]> }>();
+  for (const [task, runs] of byTask) {
+    const wins = runs.filter((t) => t.outcome.success === true).map((t) => ({ t, seq: callSequence(t) }));
+    const losses = runs.filter((t) => t.outcome.success === false);
+    if (wins.length === 0 || losses.length === 0) continue;
+    for (const loss of losses) {
+      const seq = callSequence(loss);
+      let k = 0;
+      let alike = wins;
+      for (; k < seq.length; k++) {
+        const next = alike.filter((w) => w.seq[k]?.name === seq[k]?.name);
+        if (next.length === 0) break;
+        alike = next;
+      }
+      const failed = seq[k]?.name ?? null;
+      const counts = new Map<string, number>();
+      for (const w of alike) {
+        const name = w.seq[k]?.name;
+        if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+      const succeeded = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
+      if (succeeded === null || succeeded === failed) continue;
+      const after = k > 0 ? (seq[k - 1]?.name ?? null) : null;
+      const key = `diverge:${after ?? "^"}>${succeeded}|${failed ?? "$"}`;
+      const entry = found.get(key) ?? {
+        feature: { key, kind: "diverge" as const, tools: [after ?? "", succeeded, failed ?? ""] },
+        success: new Set<string>(),
+        failure: new Set<string>(),
+        tasks: new Set<string>(),
+        evidence: new Map<string, number[]>(),
+      };
+      entry.failure.add(loss.id);
+      entry.tasks.add(task);
+      entry.evidence.set(loss.id, [seq[k]?.step ?? Math.max(0, loss.steps.length - 1)]);
+      for (const w of alike.filter((a) => a.seq[k]?.name === succeeded)) {
+        entry.success.add(w.t.id);
+        entry.evidence.set(w.t.id, [w.seq[k]?.step ?? 0]);
+      }
+      found.set(key, entry);
+    }
+  }
+  const skillMd = base?.files["SKILL.md"] ?? "";
+  const prescribed = (after: string, failed: string) =>
+    failed !== "" && skillMd.split("\n").some((line) => line.includes(failed) && (after === "" || line.includes(after)));
+  return [...found.values()]
+    .filter((d) => d.tasks.size >= 2 && d.failure.size + d.success.size >= minSupport)
+    // A rule that would steer away from a step the base skill prescribes is not ours to write.
+    .filter((d) => !prescribed(d.feature.tools[0] ?? "", d.feature.tools[2] ?? ""))
+    .map((d) => ({
+      feature: d.feature,
+      success: { total: d.success.size, ids: [...d.success] },
+      failure: { total: d.failure.size, ids: [...d.failure] },
+      favours: "failure" as const,
+      p: 1 / (d.failure.size + d.success.size),
+      evidence: d.evidence,
+      tasks: d.tasks.size,
+    }))
+    .sort((a, b) => b.failure.ids.length + b.success.ids.length - (a.failure.ids.length + a.success.ids.length) || a.feature.key.localeCompare(b.feature.key));
 }
 
 /** Whether a feature is a lesson, and which way it points. */
@@ -148,9 +245,9 @@ function dropRedundant(sorted: Scored[]): Scored[] {
   return kept;
 }
 
-/** The runs that show the pattern on the side it points to; for an error signature, every run that hit it. */
+/** The runs that show the pattern on the side it points to; for an error signature or a divergence, every run involved. */
 function supportOf(s: Scored): string[] {
-  if (s.feature.kind === "errsig") return [...s.success.ids, ...s.failure.ids];
+  if (s.feature.kind === "errsig" || s.feature.kind === "diverge") return [...s.success.ids, ...s.failure.ids];
   return s.favours === "success" ? s.success.ids : s.failure.ids;
 }
 
@@ -346,10 +443,23 @@ function word(s: Scored): Wording {
     case "errsig":
       return {
         kind: "tool-usage",
-        title: `${code(x)} often fails: "${shorten(f.signature ?? "", 60)}"`,
-        rule: `${stat} ${code(x)} returned the error "${shorten(f.signature ?? "", 160)}" in ${S.ids.length + F.ids.length} runs (${S.ids.length} successful, ${F.ids.length} failed). Check the condition it names before calling ${code(x)}.`,
+        title: `Check before calling ${code(x)}: it failed with "${shorten(f.signature ?? "", 60)}"`,
+        rule: `${code(x)} returned the error "${shorten(f.signature ?? "", 160)}" in ${S.ids.length + F.ids.length} runs (${S.ids.length} successful, ${F.ids.length} failed). Before calling ${code(x)}, check the condition that error names.`,
         appliesWhen: `Before calling ${code(x)}`,
       };
+    case "diverge": {
+      const [after, succeeded, failed] = f.tools;
+      const point = after ? `after ${code(after ?? "")}` : "at the first call";
+      return {
+        kind: "failure-cause",
+        title: `Where retries of a task split, ${point} successful attempts called ${code(succeeded ?? "")}`,
+        rule:
+          `In ${s.tasks ?? 2} tasks tried several times, failed attempts parted from successful ones at the same point: ${point}, ` +
+          `the successful attempts called ${code(succeeded ?? "")} where the failed ones ${failed ? `called ${code(failed)}` : "stopped calling tools"} ` +
+          `(${F.ids.length} failed, ${S.ids.length} successful runs). At that point, check whether ${code(succeeded ?? "")} is what the task needs.`,
+        appliesWhen: after ? `Right after calling ${code(after)}` : "Before the first tool call",
+      };
+    }
   }
 }
 
@@ -374,8 +484,10 @@ function toLesson(s: Scored): Lesson {
     evidence,
     generalityNote: shorten(
       s.feature.kind === "errsig"
-        ? `The same error (run-specific values masked) recurred in ${support.length} runs; mined by counting, so the cause behind it is a lead to confirm.`
-        : `Seen across ${support.length} runs (one-sided Fisher exact p = ${s.p.toPrecision(2)}); mined by counting, so it is a lead to confirm, not a rule read from any single run.`,
+        ? `The same error (run-specific values masked) recurred in ${support.length} runs; the check it calls for holds whatever the task.`
+        : s.feature.kind === "diverge"
+          ? `Attempts at the same task differ mainly in what they did; the same parting point recurred in ${s.tasks ?? 2} tasks.`
+          : `Seen across ${support.length} runs (one-sided Fisher exact p = ${s.p.toPrecision(2)}); mined by counting, so it is a lead to confirm, not a rule read from any single run.`,
       400,
     ),
     support,

@@ -22,7 +22,7 @@ import type { Analysis, AnalystKind } from "./schema.js";
  */
 
 /** Bumped when the heuristic miner changes what it would mine from the same runs. */
-const HEURISTIC_MINER_VERSION = 1;
+const HEURISTIC_MINER_VERSION = 2;
 
 export interface AnalystConfig {
   provider: ProviderName;
@@ -212,9 +212,10 @@ async function runHeuristic(input: RunAnalysesInput, ts: Trajectory[]): Promise<
     configHash: hashJson(config),
     provider: "heuristic",
     lessons: mined.lessons,
+    observations: mined.observations,
     patch: {
       edits: mined.edits,
-      changelog: mined.lessons.map((l) => `Statistical baseline: ${l.title}`),
+      changelog: mined.lessons.map((l) => `Heuristic: ${l.title}`),
     },
     usage: emptyUsage(),
     createdAt: new Date().toISOString(),

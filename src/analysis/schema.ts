@@ -107,6 +107,8 @@ export const AnalysisSchema = z.object({
   configHash: z.string(),
   provider: z.string(),
   lessons: z.array(LessonSchema),
+  /** What was seen but is not a rule (the heuristic's correlations): for reports, never for the skill. */
+  observations: z.array(z.string()).optional(),
   patch: PatchSchema,
   usage: UsageSchema,
   createdAt: z.string(),

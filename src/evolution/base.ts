@@ -40,7 +40,7 @@ export async function resolveBase(store: Store, skill: string, version?: number,
   }
   if (!purpose || purpose.trim() === "") {
     throw new InvalidInputError(
-      `Skill "${skill}" has no version yet. To create it from scratch, pass a one-line \`purpose\` (what the skill helps an agent do); ` +
+      `Skill "${skill}" has no version yet. To create it from scratch, pass a one-line purpose (\`purpose\` over MCP, --purpose "…" on the CLI: what the skill helps an agent do); ` +
         `to deepen a human-written skill, import its folder first (import_skill / trace2skill import).`,
     );
   }

@@ -76,6 +76,8 @@ export interface ProposeResult {
   usage: Usage;
   /** Verdicts for runs nobody labelled, made before analysing (null: none needed, or agent mode). */
   judging: JudgeSummary | null;
+  /** What the analyses saw but did not turn into rules (the heuristic's correlations). */
+  observations: string[];
   /** Agent mode: where the analyses for the calling agent stand (list them with the work queue). */
   work: WorkSummary | null;
 }
@@ -108,6 +110,8 @@ export interface ConsolidateOutput {
   diff: string;
   /** Agent mode: where the work for the calling agent stands (items are listed by the work queue). */
   work: WorkSummary | null;
+  /** Seen by the analyses but not rules (correlations): reported, never written into the skill. */
+  observations?: string[];
 }
 
 /**
@@ -169,6 +173,7 @@ export class Evolution {
         edits: 0,
         usage: emptyUsage(),
         judging: null,
+        observations: [],
         work,
       };
     }
@@ -195,6 +200,7 @@ export class Evolution {
       edits: result.analyses.reduce((n, a) => n + a.patch.edits.length, 0),
       usage: judging ? addUsage(result.usage, judging.usage) : result.usage,
       judging,
+      observations: [...new Set(result.analyses.flatMap((a) => a.observations ?? []))],
       work: null,
     };
   }
@@ -436,9 +442,10 @@ export class Evolution {
         }
         await handle.progress(analyses, "analyses done");
         const out = await this.consolidateIn(handle, runArgs, config, ctx, analyses);
-        if (proposed.judging && proposed.judging.unlabelled > 0) {
+        if ((proposed.judging && proposed.judging.unlabelled > 0) || proposed.observations.length > 0) {
           const result = (await store.readRunArtifact<ConsolidateOutput>(handle.id, "result")) ?? out;
-          await store.writeRunArtifact(handle.id, "result", { ...result, changelog: [describeJudging(proposed.judging), ...result.changelog] });
+          const judged = proposed.judging && proposed.judging.unlabelled > 0 ? [describeJudging(proposed.judging)] : [];
+          await store.writeRunArtifact(handle.id, "result", { ...result, changelog: [...judged, ...result.changelog], observations: proposed.observations });
         }
         if (out.status === "no-patches" && proposed.skipped.length > 0) {
           await store.writeRunArtifact(handle.id, "result", {

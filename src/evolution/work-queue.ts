@@ -487,7 +487,7 @@ export class WorkQueue {
 // ── descriptors and cursors ─────────────────────────────────────────────────
 
 function describeRun(t: Trajectory): string {
-  const outcome = t.outcome.success === false ? "failed" : "succeeded";
+  const outcome = t.outcome.success === false ? "failed" : t.outcome.success === true ? "succeeded" : "unlabelled";
   const task = t.task.replace(/\s+/g, " ").trim();
   const short = task.length > 60 ? `${task.slice(0, 59)}…` : task;
   return `${outcome} run, ${t.steps.length} steps: ${short}`;

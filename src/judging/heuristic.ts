@@ -16,6 +16,7 @@ interface Signal {
 }
 
 const USER_REJECTS = [
+  /\b(is|are|everything'?s?|it'?s|now) (all |now )?broken\b/i,
   /\b(no|nope),? (that'?s|this is|it'?s) (wrong|not)/i,
   /\bthat'?s (wrong|not (it|right|what I))/i,
   /\b(still|again) (fail(s|ing)?|broken|doesn'?t work|not working|the same error)/i,
@@ -33,13 +34,15 @@ const AGENT_SUCCESS = [
   /\bsuccessfully\b/i,
 ];
 const AGENT_FAILURE = [
+  /\bnot (yet )?(fixed|resolved|working|done)\b/i,
+  /\b(isn'?t|is not|aren'?t|are not) (fixed|resolved|working|passing)( yet)?\b/i,
   /\bI (couldn'?t|could not|was unable to|am unable to|can'?t|cannot|wasn'?t able to)\b/i,
   /\b(still|remains?) (failing|broken)\b/i,
   /\bunable to (fix|resolve|complete|find)\b/i,
   /\bI gave up\b|\bgiving up\b/i,
 ];
 const OUTPUT_FAILED = [
-  /\b\d+ (tests? )?failed\b/i,
+  /\b[1-9]\d* (tests? )?(failed|errors?)\b/i,
   /\bFAIL(ED)?\b/,
   /\bTraceback \(most recent call last\)/,
   /\bnpm ERR!/,
@@ -47,9 +50,11 @@ const OUTPUT_FAILED = [
   /\bexit(ed)? (with )?(code|status) [1-9]/i,
   /\bcommand not found\b/,
 ];
-const OUTPUT_PASSED = [/\b\d+ passed\b(?!.*\b[1-9]\d* failed)/i, /\b0 failed\b/i, /\ball tests passed\b/i, /\bTests?:\s+\d+ passed\b/i, /^OK\b/m];
+const OUTPUT_PASSED = [/\b\d+ passed\b/i, /\btest result: ok\b/i, /\ball tests passed\b/i, /^OK\b/m];
 const REVERTS = /\bgit (checkout --|restore|revert|reset --hard|stash)\b/;
 const TEST_COMMAND = /\b(test|pytest|jest|vitest|mocha|go test|cargo test|npm (run )?test|make (test|check)|tsc|build)\b/i;
+/** Tools that run commands: only their calls can be test or build runs (reading a test file is not). */
+const COMMAND_TOOL = /bash|shell|terminal|command|exec|run/i;
 
 function matchesAny(text: string, patterns: RegExp[]): RegExp | undefined {
   return patterns.find((p) => p.test(text));
@@ -81,13 +86,16 @@ export function judgeHeuristically(t: Trajectory): JudgeReply {
   const results = steps.filter((s) => s.step.toolResult);
   const tail = results.slice(-3);
   const last = results.at(-1);
-  if (last?.step.toolResult?.isError) signals.push({ points: -2, why: `the last tool result (#${last.id}) is an error` });
+  // Alone, one failed call (a grep with no match) says little: weak evidence.
+  if (last?.step.toolResult?.isError) signals.push({ points: -1, why: `the last tool result (#${last.id}) is an error` });
   let lastCheck: { id: number; passed: boolean } | undefined;
   for (const { step, id } of steps) {
     if (!step.toolResult) continue;
     const caller = steps.slice(0, id).reverse().find((s) => s.step.toolCalls?.length);
-    if (!caller || !TEST_COMMAND.test(callText(caller.step))) continue;
+    const commands = (caller?.step.toolCalls ?? []).filter((c) => COMMAND_TOOL.test(c.name));
+    if (!caller || commands.length === 0 || !TEST_COMMAND.test(callText({ ...caller.step, toolCalls: commands }))) continue;
     const content = step.toolResult.content;
+    // "120 passed, 0 failed" passes; any non-zero failure count, FAIL or an error exit fails.
     if (step.toolResult.isError || matchesAny(content, OUTPUT_FAILED)) lastCheck = { id, passed: false };
     else if (matchesAny(content, OUTPUT_PASSED)) lastCheck = { id, passed: true };
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { HABITS_SECTION, mineHeuristicLessons, normaliseError, PITFALLS_SECTION } from "../../src/analysis/heuristic.js";
+import { mineHeuristicLessons, normaliseError, PITFALLS_SECTION } from "../../src/analysis/heuristic.js";
 import { LessonSchema } from "../../src/analysis/schema.js";
 import { ingestRaw } from "../../src/trajectory/ingest.js";
 import { finaliseTrajectory, TrajectoryDraftSchema, type Trajectory, type TrajectoryDraftInput } from "../../src/trajectory/schema.js";
@@ -25,32 +25,37 @@ const nWon = raw.filter(won).length;
 const nLost = raw.length - nWon;
 
 describe("mineHeuristicLessons on the tau-bench fixture", () => {
-  const { lessons, edits } = mineHeuristicLessons(trajectories);
+  const { lessons, edits, observations } = mineHeuristicLessons(trajectories);
 
   it("lines the importer's runs up with the raw records", () => {
     expect(trajectories).toHaveLength(raw.length);
     trajectories.forEach((t, i) => expect(t.outcome.success).toBe(won(raw[i]!)));
   });
 
-  it("finds that handing over to a human goes with success", () => {
+  it("reports that handing over to a human goes with success as an observation, never as a rule", () => {
     const gap = (tool: string) =>
       raw.filter((r) => won(r) && calls(r, tool)).length / nWon - raw.filter((r) => !won(r) && calls(r, tool)).length / nLost;
     const best = toolNames.reduce((a, b) => (gap(b) > gap(a) ? b : a));
     expect(best).toBe("transfer_to_human_agents");
-
     const s = raw.filter((r) => won(r) && calls(r, best)).length;
     const f = raw.filter((r) => !won(r) && calls(r, best)).length;
-    const lesson = lessons.find((l) => l.title.includes(`\`${best}\``) && l.title.includes("succeed"));
-    expect(lesson, "a lesson about the transfer tool").toBeDefined();
-    expect(lesson!.rule).toContain(`${s}/${nWon} successful runs`);
-    expect(lesson!.rule).toContain(`${f}/${nLost} failed runs`);
-    expect(lesson!.rule).toMatch(/^Statistical pattern/);
-    const expectedSupport = trajectories.filter((_, i) => won(raw[i]!) && calls(raw[i]!, best)).map((t) => t.id);
-    expect([...lesson!.support].sort()).toEqual(expectedSupport.sort());
+    const observation = observations.find((o) => o.includes(`\`${best}\``) && o.includes("succeed"));
+    expect(observation).toContain(`${s}/${nWon} successful runs`);
+    expect(observation).toContain(`${f}/${nLost} failed runs`);
+    expect(observation).toMatch(/a correlation, not a proven cause/);
+    expect(lessons.some((l) => l.title.includes(best) || l.rule.includes(best))).toBe(false);
+    expect(edits.some((e) => JSON.stringify(e).includes(best))).toBe(false);
+  });
 
-    const edit = edits.find((e) => e.lessonIds.includes(lesson!.id));
-    expect(edit).toMatchObject({ file: "SKILL.md", support: lesson!.support });
-    expect(edit!.op === "add_section" ? edit!.heading : edit!.op === "append_to_section" ? edit!.section : "").toBe(HABITS_SECTION);
+  it("writes no correlation into the skill: every rule quotes an error text or a within-task divergence", () => {
+    expect(lessons.length).toBeGreaterThan(0);
+    for (const l of lessons) {
+      expect(l.rule).toMatch(/returned the error "|failed attempts parted from successful ones/);
+      expect(l.rule).not.toMatch(/correlation|succeed more often|goes with failure|fail more often/);
+    }
+    for (const e of edits) expect(JSON.stringify(e)).not.toMatch(/correlation|Statistical pattern/);
+    // The base prescribes looking the user up first: no rule steers away from it.
+    expect(lessons.some((l) => /avoid|before `search_direct_flight`/.test(l.rule))).toBe(false);
   });
 
   it("finds the recurring payment-total error of the booking tool", () => {
@@ -70,7 +75,7 @@ describe("mineHeuristicLessons on the tau-bench fixture", () => {
   });
 
   it("gives valid lessons whose evidence points at real steps", () => {
-    expect(lessons.length).toBeGreaterThanOrEqual(5);
+    expect(lessons.length).toBeGreaterThanOrEqual(4);
     const byId = new Map(trajectories.map((t) => [t.id, t]));
     for (const l of lessons) {
       expect(() => LessonSchema.parse(l)).not.toThrow();
@@ -116,17 +121,34 @@ describe("mineHeuristicLessons on synthetic runs", () => {
     ),
   );
 
-  it("finds an order of calls and an error signature without knowing the tools", () => {
-    const { lessons, edits } = mineHeuristicLessons([...good, ...bad], { base: { name: "x", files: { "SKILL.md": "# X\n\n## Pitfalls\n\n- old\n" }, binaries: {} } });
-    const order = lessons.find((l) => l.title === "Call `lookup` before `write`");
-    expect(order?.rule).toContain("in 8/8 successful runs (100%) vs 0/8 failed runs (0%)");
+  it("finds an error signature as a rule and an order of calls as an observation, without knowing the tools", () => {
+    const { lessons, edits, observations } = mineHeuristicLessons([...good, ...bad], {
+      base: { name: "x", files: { "SKILL.md": "# X\n\n## Pitfalls\n\n- old\n" }, binaries: {} },
+    });
+    expect(observations.find((o) => o.startsWith("Call `lookup` before `write`"))).toContain("in 8/8 successful runs (100%) vs 0/8 failed runs (0%)");
+    expect(lessons.some((l) => l.title.includes("before `write`"))).toBe(false);
     const sig = lessons.find((l) => l.rule.includes('"Error: record <id> locked since <date>"'));
     expect(sig?.support).toHaveLength(8);
-    // "Pitfalls" exists in the base: appended to; "Habits that work" does not: created once.
-    const pitfallEdits = edits.filter((e) => e.op === "append_to_section" && e.section === PITFALLS_SECTION);
-    expect(pitfallEdits.length).toBeGreaterThan(0);
-    expect(edits.filter((e) => e.op === "add_section" && e.heading === HABITS_SECTION)).toHaveLength(1);
-    expect(edits.some((e) => e.op === "add_section" && e.heading === PITFALLS_SECTION)).toBe(false);
+    // "Pitfalls" exists in the base: appended to, never created again.
+    expect(edits.filter((e) => e.op === "append_to_section" && e.section === PITFALLS_SECTION).length).toBeGreaterThan(0);
+    expect(edits.some((e) => e.op === "add_section")).toBe(false);
+  });
+
+  it("turns the first action where failed retries of a task part from successful ones into a rule, unless the base prescribes it", () => {
+    const attempt = (task: string, steps: TrajectoryDraftInput["steps"], success: boolean) =>
+      finaliseTrajectory(TrajectoryDraftSchema.parse({ task, steps, outcome: { success } }));
+    const tasks = ["refund order 1", "refund order 2", "refund order 3"];
+    const runs = tasks.flatMap((task) => [
+      attempt(task, [{ role: "user", text: task }, call("lookup", "a"), result("lookup", "a"), call("verify", "v"), result("verify", "v"), call("refund", "r"), result("refund", "r")], true),
+      attempt(task, [{ role: "user", text: task }, call("lookup", "a"), result("lookup", "a"), call("refund", "r"), result("refund", "r"), { role: "assistant", text: "Refunded." }], false),
+    ]);
+    const { lessons } = mineHeuristicLessons(runs, { minSupport: 3 });
+    const divergence = lessons.find((l) => l.rule.includes("failed attempts parted from successful ones"));
+    expect(divergence?.rule).toContain("after `lookup`, the successful attempts called `verify` where the failed ones called `refund`");
+    expect(divergence?.rule).toContain("In 3 tasks");
+    expect(divergence?.support).toHaveLength(6);
+    const prescribing = { name: "x", files: { "SKILL.md": "# X\n\n1. Call `lookup`, then `refund` at once.\n" }, binaries: {} };
+    expect(mineHeuristicLessons(runs, { minSupport: 3, base: prescribing }).lessons.some((l) => l.rule.includes("parted"))).toBe(false);
   });
 
   it("needs minSupport runs", () => {

@@ -37,6 +37,26 @@ describe("the heuristic judge reads what a transcript shows", () => {
     expect(judgeHeuristically(claimOnly).verdict).toBe("unknown");
   });
 
+  it("is not fooled by what review found: 0 failed, a read test file, one failed grep, hedged words", () => {
+    const cargo = run("t", [{ role: "user", text: "Fix the parser." }, bash("cargo test"), result("test result: ok. 120 passed; 0 failed; 0 ignored")]);
+    expect(judgeHeuristically(cargo)).toMatchObject({ verdict: "success" });
+    const pytest = run("t", [{ role: "user", text: "Fix it." }, bash("pytest -q"), result("120 passed, 0 failed, 0 errors in 3.2s")]);
+    expect(judgeHeuristically(pytest).verdict).toBe("success");
+    const readTest: Step[] = [
+      { role: "user", text: "What does the error helper do?" },
+      { role: "assistant", toolCalls: [{ id: "r", name: "Read", arguments: { file_path: "src/test/errors.ts" } }] },
+      { role: "tool", toolResult: { callId: "r", content: "throw new Error: bad input", isError: false } },
+      { role: "assistant", text: "It wraps errors." },
+    ];
+    expect(judgeHeuristically(run("t", readTest)).verdict).toBe("unknown");
+    const grepMiss = run("t", [{ role: "user", text: "Is there a TODO?" }, bash("grep -r TODO src"), result("", true), { role: "assistant", text: "No TODO left." }]);
+    expect(judgeHeuristically(grepMiss).verdict).toBe("unknown");
+    const broken = run("t", [{ role: "user", text: "Fix it." }, { role: "assistant", text: "Changed it." }, { role: "user", text: "great, now everything is broken" }]);
+    expect(judgeHeuristically(broken).reason).not.toMatch(/approved/);
+    const hedged = run("t", [{ role: "user", text: "Fix the bug." }, { role: "assistant", text: "The bug is not fixed yet." }]);
+    expect(judgeHeuristically(hedged).reason).not.toMatch(/claimed success/);
+  });
+
   it("weighs reverted edits and an error left at the end", () => {
     const t = run("t", [
       { role: "user", text: "Upgrade the dependency." },

@@ -68,6 +68,13 @@ export function printRun(view: RunView, json: boolean): number {
   out.line("");
   for (const line of r.changelog) out.line(`  ${line}`);
   out.line("");
+  const observations = r.observations ?? [];
+  if (observations.length > 0) {
+    out.line("Observations (correlations seen in the runs; not rules, nothing of this went into the skill):");
+    for (const line of observations.slice(0, 5)) out.line(`  - ${line.length > 200 ? `${line.slice(0, 199)}…` : line}`);
+    if (observations.length > 5) out.line(`  (${observations.length - 5} more in --json)`);
+    out.line("");
+  }
   out.line(`Merge: ${r.patches} patch(es), ${r.levels} level(s); applied ${r.applied}, dropped ${r.dropped}, blocked ${r.blocked}, skipped ${r.skipped}.`);
   out.line(`Model usage: ${u.calls} call(s), ${u.inputTokens} in / ${u.outputTokens} out tokens, $${u.costUsd.toFixed(4)}.`);
   if ((r.status === "draft" || r.status === "existing") && r.version !== null) {

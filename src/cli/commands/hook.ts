@@ -5,6 +5,7 @@ import { z } from "zod";
 import { SkillNameSchema } from "../../trajectory/schema.js";
 import { toSkillName } from "../../skill/validate.js";
 import { errorMessage } from "../../util/errors.js";
+import { MAX_SESSION_FILE_BYTES } from "../../engine.js";
 import { GLOBAL_OPTIONS, openEngine, out, type Command } from "../context.js";
 
 /**
@@ -77,6 +78,7 @@ Options:
         ...(outcome ? { outcome } : {}),
         tags: input.session_id ? [`session:${input.session_id}`] : [],
         fileName: path.basename(input.transcript_path),
+        maxBytes: MAX_SESSION_FILE_BYTES,
       });
       const id = result.ids[0]?.slice(0, 12) ?? "?";
       const state = result.created > 0 ? (result.replaced > 0 ? "stored (replacing the earlier snapshot of this session)" : "stored") : "already stored";

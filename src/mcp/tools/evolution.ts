@@ -54,6 +54,7 @@ const RunOutput = {
       skipped: z.number(),
       blocked: z.number(),
       changelog: z.array(z.string()),
+      observations: z.array(z.string()).describe("Correlations seen in the runs: not rules, never written into the skill"),
     })
     .nullable(),
   work: WorkSummarySchema.nullable().describe("Agent mode: the stage waiting for you and its counts"),
@@ -120,6 +121,7 @@ function runAnswer(view: RunView) {
     skipped: result.skipped,
     blocked: result.blocked,
     changelog: result.changelog,
+    observations: result.observations ?? [],
   };
   return { structured: { ...rest, result: shown, work: result?.work ?? null, next: nextForRun(view) }, text: describeRun(view) };
 }
@@ -159,6 +161,7 @@ export function registerProposeLessonsTool(server: McpServer, engine: Engine): v
       skipped: z.array(z.object({ trajectoryId: z.string(), reason: z.string() })),
       lessons: z.array(z.object({ title: z.string(), kind: z.string(), support: z.number() })),
       edits: z.number(),
+      observations: z.array(z.string()).describe("Correlations seen in the runs: not rules, never written into the skill"),
       usage: UsageSchema,
       judging: z
         .object({ judge: z.string(), unlabelled: z.number(), judged: z.number(), success: z.number(), failure: z.number(), unknown: z.number() })

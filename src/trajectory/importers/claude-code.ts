@@ -158,6 +158,10 @@ export const claudeCodeImporter: Importer = {
       model: reader.model,
       createdAt: reader.createdAt,
     });
+    // The session the rows belong to: the same tag the hook gives, so an ingested session file
+    // and the hook's reports of that session are one run.
+    const session = rows.map((row) => (isRecord(row) ? row.sessionId : undefined)).find((id): id is string => typeof id === "string" && id !== "");
+    if (session) run.tags = [`session:${session}`];
     return { runs: [run], skipped: reader.builder.skipped() };
   },
 };
