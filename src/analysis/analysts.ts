@@ -6,11 +6,13 @@ import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, errorMessage } from "../util/errors.js";
 import { safeRelativePath } from "../util/fsx.js";
 import { sha256 } from "../util/hash.js";
+import { renderSkillFiles } from "../skill/render.js";
 import { findLeak, groundTruthLiterals } from "./ground-truth.js";
 import { fillPrompt, loadPrompt } from "./prompts.js";
 import {
   AnalysisReplySchema,
   type AnalysisReply,
+  type Diagnosis,
   type Edit,
   type EditReply,
   type Lesson,
@@ -63,7 +65,7 @@ export function analystInstructions(kind: ModelAnalystKind, base: SkillFolder, o
   return fillPrompt(loadPrompt(kind === "error" ? "error-analyst" : "success-analyst"), {
     skill_name: base.name,
     skill_files: Object.keys(base.files).sort().join(", ") || "(none)",
-    skill_md: base.files["SKILL.md"] ?? "(SKILL.md is missing: propose one with create_file only if the run justifies it)",
+    base_skill: renderSkillFiles(base),
     shared_context: shared
       ? `# Context shared by the runs\n\nThese texts were identical in most runs (typically the agent's system prompt). ` +
         `The run below shows a marker in their place.\n\n${renderSharedContext(shared)}`
@@ -100,6 +102,8 @@ export function buildAnalystRequest(t: Trajectory, base: SkillFolder, opts: Buil
 export interface ProcessedReply {
   lessons: Lesson[];
   patch: Patch;
+  /** The diagnosis, ground-truth values masked, step id checked. */
+  diagnosis: Diagnosis;
   /** What was thrown away, each with its reason (leaked ground truth, unsafe path, …). */
   dropped: string[];
 }
@@ -147,7 +151,12 @@ export function processReply(reply: AnalysisReply, t: Trajectory, base: SkillFol
     if (leaked) dropped.push(`changelog line: contains the ground-truth value "${leaked}"`);
     return !leaked;
   });
-  return { lessons, patch: { edits, changelog }, dropped };
+  let rootCause = reply.diagnosis.rootCause;
+  for (let leaked = leak(rootCause); leaked; leaked = leak(rootCause)) rootCause = rootCause.split(leaked).join("<ground truth>");
+  const step = reply.diagnosis.firstWrongStep;
+  const firstWrongStep = step !== null && step < t.steps.length ? step : null;
+  if (step !== null && firstWrongStep === null) dropped.push(`diagnosis: step #${step} does not exist (the run has ${t.steps.length} steps)`);
+  return { lessons, patch: { edits, changelog }, diagnosis: { rootCause, firstWrongStep }, dropped };
 }
 
 function toLesson(l: LessonReply, index: number, t: Trajectory, dropped: string[]): Lesson {

@@ -152,6 +152,7 @@ async function runModelAnalysts(input: RunAnalysesInput, model: LanguageModel, t
       configHash: hashJson(config),
       provider: input.provider,
       lessons: result.lessons,
+      diagnosis: result.diagnosis,
       patch: result.patch,
       usage: result.usage,
       createdAt: new Date().toISOString(),

@@ -85,8 +85,25 @@ export const PatchSchema = z.object({
 });
 export type Patch = z.infer<typeof PatchSchema>;
 
+/** The analyst's reading of the run, before any rule: what went wrong (or right), and where. */
+export const DiagnosisSchema = z.object({
+  rootCause: z
+    .string()
+    .min(10)
+    .max(600)
+    .describe("Error analyst: the root cause of the failure in a sentence or two. Success analyst: what made the run succeed."),
+  firstWrongStep: z
+    .number()
+    .int()
+    .nonnegative()
+    .nullable()
+    .describe("Step id (#N) where the agent first went wrong; null for a success, or when no step of the agent is to blame"),
+});
+export type Diagnosis = z.infer<typeof DiagnosisSchema>;
+
 /** What one analyst returns for one trajectory (model reply / agent-mode submission). */
 export const AnalysisReplySchema = z.object({
+  diagnosis: DiagnosisSchema,
   lessons: z.array(LessonReplySchema).max(3).describe("At most 3 lessons; none if the run teaches nothing general"),
   edits: z.array(EditReplySchema).max(6).describe("Small typed edits against the base skill"),
   changelog: z.array(z.string().max(200)).max(6).default([]),
@@ -107,6 +124,8 @@ export const AnalysisSchema = z.object({
   configHash: z.string(),
   provider: z.string(),
   lessons: z.array(LessonSchema),
+  /** The analyst's diagnosis of its one run (absent for the heuristic and for older analyses). */
+  diagnosis: DiagnosisSchema.optional(),
   /** What was seen but is not a rule (the heuristic's correlations): for reports, never for the skill. */
   observations: z.array(z.string()).optional(),
   patch: PatchSchema,

@@ -13,10 +13,9 @@ import {
   type MergeReply,
 } from "./merge-reply.js";
 import { flattenGroup, type MergeFn, type MergeResult } from "./merge-tree.js";
+import { renderSkillFiles } from "../skill/render.js";
 import { loadPrompt } from "./prompts.js";
 
-/** Enough of SKILL.md for the merger to know its sections, without flooding the context. */
-const MAX_SKILL_CHARS = 12_000;
 
 export interface ModelMergeOptions {
   /** Replies rejected by code (growth, unknown sources) are retried with the reason, this many times in all. */
@@ -24,17 +23,9 @@ export interface ModelMergeOptions {
   outcomes?: Map<string, boolean | null>;
 }
 
+/** The frozen base the edits apply to: every text file, so a merge can tell what is covered and where a rule belongs. */
 export function renderSkillContext(base: SkillFolder): string {
-  const skillMd = base.files["SKILL.md"] ?? "";
-  const shown = skillMd.length > MAX_SKILL_CHARS ? `${skillMd.slice(0, MAX_SKILL_CHARS)}\n[… SKILL.md truncated …]` : skillMd;
-  const others = Object.keys(base.files).filter((f) => f !== "SKILL.md").sort();
-  return [
-    "The skill the edits apply to (frozen base):",
-    "<skill_md>",
-    shown,
-    "</skill_md>",
-    others.length > 0 ? `Other files: ${others.join(", ")}` : "Other files: none",
-  ].join("\n");
+  return ["The skill the edits apply to (frozen base), every file:", renderSkillFiles(base)].join("\n\n");
 }
 
 /** The numbered inputs of one merge and the size bound: what differs from merge to merge. */

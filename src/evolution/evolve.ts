@@ -1,4 +1,4 @@
-import type { Lesson } from "../analysis/schema.js";
+import type { Diagnosis, Lesson } from "../analysis/schema.js";
 import type { Usage } from "../llm/usage.js";
 import { analystFor } from "../analysis/analysts.js";
 import { describeJudging, judgeRuns, type JudgeSummary } from "../judging/judge.js";
@@ -11,11 +11,13 @@ import { addUsage, emptyUsage } from "../llm/usage.js";
 import { diffSkillFolders } from "../skill/diff.js";
 import { contentHash } from "../skill/content-hash.js";
 import { riskyAdditions } from "../consolidation/guards.js";
-import type { SkillFolder, ValidationReport } from "../skill/types.js";
+import { auditDraft, describeAudit } from "../consolidation/audit.js";
+import type { Trajectory } from "../trajectory/schema.js";
+import type { ProvenanceEntry, SkillFolder, ValidationReport } from "../skill/types.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
 import { InvalidInputError, ModelError } from "../util/errors.js";
-import { resolveBase } from "./base.js";
+import { resolveBase, type BaseVersion } from "./base.js";
 import {
   DEFAULT_MIN_SUPPORT,
   expectedFor,
@@ -32,6 +34,8 @@ import { isTerminal, newRunId, pidAlive, type RunHandle, type RunTracker } from 
 import { WorkQueue, type WorkSummary } from "./work-queue.js";
 
 export const DEFAULT_CONCURRENCY = 8;
+/** Diagnoses kept per provenance entry: enough to see why a rule exists. */
+const MAX_DIAGNOSES = 5;
 export { DEFAULT_MIN_SUPPORT };
 
 export interface EvolutionDeps {
@@ -345,9 +349,15 @@ export class Evolution {
     }
     const diff = diffSkillFolders(base.folder, result.folder);
     const flags = riskyAdditions(base.folder, result.folder);
-    const changelog = flags.length === 0 ? result.changelog : [
+    const provenance = await this.withDiagnoses(skill, base, result.provenance);
+    const audit = auditDraft(provenance, await this.supportingRuns(provenance));
+    const audited = describeAudit(audit);
+    const changelog = [
       ...result.changelog,
-      `FLAGGED for review: ${flags.length} added line(s) look like planted commands or injected instructions; promote refuses until acknowledged.`,
+      ...(audited ? [audited] : []),
+      ...(flags.length === 0
+        ? []
+        : [`FLAGGED for review: ${flags.length} added line(s) look like planted commands or injected instructions; promote refuses until acknowledged.`]),
     ];
     const meta = await store.addSkillVersion({
       skill,
@@ -360,7 +370,8 @@ export class Evolution {
         runId: handle.id,
         valid: result.validation.valid,
         diff,
-        provenance: result.provenance,
+        provenance,
+        audit,
         validation: result.validation,
         usage,
         dropped: [
@@ -373,6 +384,31 @@ export class Evolution {
     });
     await handle.finish({ resultVersion: meta.version });
     return finish({ ...out, status: "draft", version: meta.version, diff, changelog });
+  }
+
+  private async supportingRuns(provenance: ProvenanceEntry[]): Promise<Map<string, Trajectory>> {
+    const runs = new Map<string, Trajectory>();
+    for (const id of new Set(provenance.flatMap((p) => p.support))) {
+      const t = await this.deps.store.getTrajectory(id);
+      if (t) runs.set(id, t);
+    }
+    return runs;
+  }
+
+  /** Each passage's provenance with the diagnoses of (a few of) its supporting runs. */
+  private async withDiagnoses(skill: string, base: BaseVersion, provenance: ProvenanceEntry[]): Promise<ProvenanceEntry[]> {
+    const byRun = new Map<string, Diagnosis>();
+    for (const a of await this.deps.store.listAnalyses({ skill, baseHash: base.hash })) {
+      const [only] = a.trajectoryIds;
+      if (a.diagnosis && only && a.trajectoryIds.length === 1) byRun.set(only, a.diagnosis);
+    }
+    return provenance.map((p) => {
+      const diagnoses = p.support.flatMap((id) => {
+        const d = byRun.get(id);
+        return d ? [{ trajectoryId: id, ...d }] : [];
+      });
+      return diagnoses.length > 0 ? { ...p, diagnoses: diagnoses.slice(0, MAX_DIAGNOSES) } : p;
+    });
   }
 
   // ── both stages in one run ────────────────────────────────────────────────

@@ -11,7 +11,7 @@ import { toJsonSchema } from "../llm/json-schema.js";
 import { emptyUsage } from "../llm/usage.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
-import { findSharedContext, type SharedContext } from "../trajectory/render.js";
+import { findSharedContext, renderFullStep, type SharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, TrajectoryNotFoundError, errorMessage } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
@@ -37,6 +37,9 @@ const AGENT_JUDGE = judgeConfigHash("agent");
  * from the store, so any server process answers for any run, and a parent agent can hand
  * each id to its own subagent.
  */
+
+/** Steps one get_work_item may return in full. */
+const MAX_FULL_STEPS = 20;
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 80;
@@ -89,6 +92,7 @@ export const WorkItemViewSchema = z.object({
   about: z.string(),
   input: z.string().describe("The run to judge or analyse (steps as #N), or the numbered edits to merge"),
   brief: WorkBriefSchema.nullable().describe("The brief, when asked for with includeBrief"),
+  steps: z.array(z.object({ id: z.number(), text: z.string() })).describe("Steps asked for in full (a run's long steps are shortened in `input`)"),
 });
 export type WorkItemView = z.infer<typeof WorkItemViewSchema>;
 
@@ -310,8 +314,15 @@ export class WorkQueue {
 
   // ── one item, one brief ─────────────────────────────────────────────────
 
-  async item(workItemId: string, options: { includeBrief?: boolean } = {}): Promise<WorkItemView> {
+  async item(workItemId: string, options: { includeBrief?: boolean; steps?: number[] } = {}): Promise<WorkItemView> {
     const parsed = parseWorkItemId(workItemId);
+    const fullSteps = (t: Trajectory) =>
+      [...new Set(options.steps ?? [])].slice(0, MAX_FULL_STEPS).map((id) => {
+        if (!Number.isInteger(id) || id < 0 || id >= t.steps.length) {
+          throw new InvalidInputError(`Run ${t.id} has steps #0 to #${t.steps.length - 1}; there is no #${id}.`);
+        }
+        return { id, text: renderFullStep(t, id) };
+      });
     if (parsed.kind === "brief") {
       throw new InvalidInputError(`"${workItemId}" is a brief id: read it with includeBrief on one of its items, or as the resource work://item/${workItemId}.`);
     }
@@ -326,6 +337,7 @@ export class WorkQueue {
         about: describeRun(trajectory),
         input: judgeMessages(trajectory).user,
         brief: options.includeBrief ? await this.brief(id) : null,
+        steps: fullSteps(trajectory),
       };
     }
     if (parsed.kind === "analysis") {
@@ -341,6 +353,7 @@ export class WorkQueue {
         about: describeRun(trajectory),
         input: renderAnalysisInput(trajectory, analyst, shared),
         brief: options.includeBrief ? await this.brief(id) : null,
+        steps: fullSteps(trajectory),
       };
     }
     const { group, level, levels, r } = await this.pendingMerge(parsed);
@@ -352,6 +365,7 @@ export class WorkQueue {
       about: describeGroup(level, levels, parsed.index, group),
       input: mergeWork(group, await outcomesOf(this.store, r.skill)).input,
       brief: options.includeBrief ? await this.brief(id) : null,
+      steps: [],
     };
   }
 
@@ -466,6 +480,7 @@ export class WorkQueue {
       configHash: hashJson({ provider: "agent", analyst }),
       provider: "agent",
       lessons: processed.lessons,
+      diagnosis: processed.diagnosis,
       patch: processed.patch,
       usage: emptyUsage(),
       createdAt: new Date().toISOString(),

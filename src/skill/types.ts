@@ -39,6 +39,10 @@ export const ProvenanceEntrySchema = z.object({
   support: z.array(z.string()),
   /** Supporting runs deleted since (their ids stay in `support`); filled in when the version is read. */
   deletedSupport: z.array(z.string()).optional(),
+  /** Why the supporting runs went as they did, by their analysts (a few): each rule traces to its runs and their diagnoses. */
+  diagnoses: z
+    .array(z.object({ trajectoryId: z.string(), rootCause: z.string(), firstWrongStep: z.number().nullable() }))
+    .optional(),
 });
 export type ProvenanceEntry = z.infer<typeof ProvenanceEntrySchema>;
 
@@ -61,6 +65,14 @@ export const SkillVersionMetaSchema = z.object({
 export type SkillVersionMeta = z.infer<typeof SkillVersionMetaSchema>;
 
 /** Everything stored beside the snapshot of a version (version.json in its folder). */
+/** What in a draft may be one run's story rather than a rule (see consolidation/audit.ts). */
+export const DraftAuditSchema = z.object({
+  singleRunLiterals: z.array(z.object({ literal: z.string(), file: z.string(), excerpt: z.string(), trajectoryId: z.string() })),
+  singleSupport: z.array(z.object({ file: z.string(), excerpt: z.string(), trajectoryId: z.string() })),
+  thinChanges: z.array(z.object({ file: z.string(), op: z.string(), excerpt: z.string(), support: z.number() })),
+});
+export type DraftAudit = z.infer<typeof DraftAuditSchema>;
+
 export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
   diff: z.string().default(""),
   provenance: z.array(ProvenanceEntrySchema).default([]),
@@ -74,6 +86,8 @@ export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
     .array(z.string())
     .default([])
     .describe("Added lines that look like planted commands or injected instructions; promote refuses until acknowledged"),
+  /** The over-fitting audit (consolidation/audit.ts); absent on imported versions. */
+  audit: DraftAuditSchema.optional(),
 });
 export type SkillVersionDetail = z.infer<typeof SkillVersionDetailSchema>;
 /** What a caller gives when storing a version: fields with defaults may be left out. */

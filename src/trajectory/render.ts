@@ -9,7 +9,8 @@ import type { Step, Trajectory } from "./schema.js";
  * reason the default budget keeps head-room (see DEFAULT_RENDER_BUDGET_TOKENS).
  *
  * What is kept, in order of priority: the header (task, outcome), every step's id "#N"
- * (its index, which lessons cite), every error step and the last steps whole, then the
+ * (its index, which lessons cite), every error step and the last steps whole, the tool
+ * result read right before each write call as whole as the opening, then the
  * other steps with their long texts truncated by explicit "[… N chars truncated …]"
  * markers — the middle of the run more aggressively than its opening — and, only when a
  * run is so long that even one line per step is too much, ranges of middle steps folded
@@ -17,14 +18,16 @@ import type { Step, Trajectory } from "./schema.js";
  */
 
 /**
- * Default budget for one rendered trajectory, so a whole analyst request fits an 8k-token
- * context: ~1,100 tokens of analyst prompt + a small base SKILL.md + ~1,550 for a shared
- * system prompt (the tau-bench airline policy is 6,155 chars) + 3,500 here. Measured on the
- * tau-bench fixture with a freshly created skill, the largest request is ~6,200 tokens,
- * which leaves ~2,000 for the reply (3 lessons and a few edits) and for the error of the
- * chars/4 estimate.
+ * Default budget for one rendered trajectory, sized for current models (32k-token contexts
+ * and up): at 3,500 tokens, measured on the tau-bench fixture, several runs lost the evidence
+ * a decision hinged on (a profile's balances, search results, the original itinerary). With
+ * the analyst prompt (~1,100), the whole base skill (a few thousand) and a shared system
+ * prompt (~1,550), a request stays under ~20k tokens. Configurable per call.
  */
-export const DEFAULT_RENDER_BUDGET_TOKENS = 3500;
+export const DEFAULT_RENDER_BUDGET_TOKENS = 12_000;
+
+/** Tool calls that change something: the result read right before one is what the decision hinged on. */
+const WRITE_CALL = /book|cancel|update|create|delete|remove|write|edit|send|post|put|patch|apply|transfer|refund|pay|modify|set_|commit|push|deploy/i;
 
 /** The last this-many steps are always rendered whole: how a run ends is what the outcome judges. */
 export const TAIL_STEPS = 6;
@@ -145,6 +148,17 @@ function isErrorStep(step: Step): boolean {
   return step.toolResult?.isError === true;
 }
 
+/** The last tool result before each write call: kept whole, since the write was decided on it. */
+function resultsBeforeWrites(steps: readonly Step[]): Set<number> {
+  const kept = new Set<number>();
+  let lastResult = -1;
+  steps.forEach((step, i) => {
+    if ((step.toolCalls ?? []).some((c) => WRITE_CALL.test(c.name)) && lastResult >= 0) kept.add(lastResult);
+    if (step.toolResult) lastResult = i;
+  });
+  return kept;
+}
+
 /**
  * Rendering plans from the gentlest to the most aggressive; the first that fits wins.
  * Protected = error steps and the tail. Middle = neither protected nor in the opening.
@@ -152,7 +166,9 @@ function isErrorStep(step: Step): boolean {
 function* plans(steps: readonly Step[]): Generator<StepMode[]> {
   const n = steps.length;
   const isProtected = steps.map((s, i) => isErrorStep(s) || i >= n - TAIL_STEPS);
-  const isMiddle = steps.map((_, i) => !isProtected[i] && i >= OPENING_STEPS);
+  // The result read before a write is cut as little as the opening, and never folded away.
+  const beforeWrite = resultsBeforeWrites(steps);
+  const isMiddle = steps.map((_, i) => !isProtected[i] && i >= OPENING_STEPS && !beforeWrite.has(i));
   const whole: StepMode = { kind: "whole" };
 
   yield steps.map(() => whole);

@@ -53,6 +53,11 @@ describe("agent mode for a client that reads only structuredContent (100 fixture
     const detail = await engine.versionDetail(SKILL, 2);
     expect(detail.provenance.length).toBeGreaterThan(0);
     expect(detail.provenance.every((p) => p.support.length > 0)).toBe(true);
+    // Each rule traces to its runs and their diagnoses.
+    expect(detail.provenance.every((p) => (p.diagnoses?.length ?? 0) > 0)).toBe(true);
+    for (const d of detail.provenance.flatMap((p) => p.diagnoses ?? [])) expect(d.rootCause.length).toBeGreaterThan(10);
+    // The draft's record carries the over-fitting audit.
+    expect(detail.audit).toMatchObject({ singleRunLiterals: expect.any(Array), singleSupport: expect.any(Array), thinChanges: expect.any(Array) });
     expect(await engine.store.listAnalyses({ skill: SKILL })).toHaveLength(100);
   });
 
@@ -91,9 +96,20 @@ describe("agent mode for a client that reads only structuredContent (100 fixture
     expect(analysisItem.brief?.instructions).toContain("shared context S1");
     expect(analysisItem.input).toContain("[shared context S1 — shown once above]");
     expect(analysisItem.input).not.toContain("<base_skill");
-    const bare = await agent.call<WorkItemFull>("get_work_item", { workItemId: analysisItem.workItemId });
+    const bare = await agent.call<WorkItemFull & { steps: { id: number; text: string }[] }>("get_work_item", {
+      workItemId: analysisItem.workItemId,
+      steps: [0, 1],
+    });
     expect(bare.brief).toBeNull();
     expect(bare.input).toBe(analysisItem.input);
+    // Any step in full, whatever the rendering shortened.
+    expect(bare.steps.map((s) => s.id)).toEqual([0, 1]);
+    expect(bare.steps[0]?.text).toMatch(/^#0 /);
+    // The analyst sees the whole skill, its reference file too, and is asked for a diagnosis.
+    expect(analysisItem.brief?.instructions).toContain('<base_skill file="references/request-checks.md">');
+    expect(analysisItem.brief?.instructions).toMatch(/# Diagnosis/);
+    const outOfRange = await callTool(client, "get_work_item", { workItemId: analysisItem.workItemId, steps: [9999] });
+    expect(outOfRange.isError).toBe(true);
     const resource = await client.readResource({ uri: `work://item/${analysisItem.briefId}` });
     const brief = JSON.parse((resource.contents[0] as { text: string }).text) as { instructions: string };
     expect(brief.instructions).toBe(analysisItem.brief?.instructions);

@@ -220,7 +220,11 @@ export function scriptedAnalysis(system: string, user: string): AnalysisReply {
   // Two proposals for one new section would clash; a from-scratch base gets one.
   const editRules = skillMd !== null && headingsOf(skillMd).length > 0 ? chosen : chosen.slice(0, 1);
   const edits = skillMd === null ? [] : editRules.map((r) => editFor(r, isError, skillMd));
-  return { lessons, edits, changelog: chosen.map((r) => `${isError ? "Warn" : "Teach"}: ${r.title.toLowerCase()}.`) };
+  const [first] = chosen;
+  const diagnosis = isError
+    ? { rootCause: `${first?.pitfall.replace(/^- /, "") ?? "The agent acted without checking."}`, firstWrongStep: lessons[0]?.evidence[0]?.stepIds[0] ?? null }
+    : { rootCause: `${first?.habit.replace(/^- /, "") ?? "The agent checked before acting."}`, firstWrongStep: null };
+  return { diagnosis, lessons, edits, changelog: chosen.map((r) => `${isError ? "Warn" : "Teach"}: ${r.title.toLowerCase()}.`) };
 }
 
 // ---------------------------------------------------------------- the merger

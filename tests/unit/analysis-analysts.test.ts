@@ -32,6 +32,7 @@ const base = scaffoldSkill("airline", "Help airline customers change bookings wi
 
 function reply(overrides: Partial<AnalysisReply> = {}): AnalysisReply {
   return {
+    diagnosis: { rootCause: "The agent changed the flight without checking the cabin rules first.", firstWrongStep: 1 },
     lessons: [
       {
         kind: "failure-cause",
@@ -170,7 +171,7 @@ describe("processReply", () => {
   it("caps lessons at three", () => {
     const t = run(false);
     const lesson = reply().lessons[0]!;
-    const out = processReply({ lessons: [lesson, lesson, lesson, lesson], edits: [], changelog: [] }, t, base);
+    const out = processReply({ diagnosis: reply().diagnosis, lessons: [lesson, lesson, lesson, lesson], edits: [], changelog: [] }, t, base);
     expect(out.lessons).toHaveLength(3);
     expect(new Set(out.lessons.map((l) => l.id)).size).toBe(3);
     expect(out.dropped.join("\n")).toMatch(/over the limit of 3 lessons/);

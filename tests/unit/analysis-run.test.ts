@@ -19,6 +19,7 @@ const { trajectories: fixture } = ingestRaw(readFileSync(FIXTURE, "utf8"), { for
 const base = { version: 1, folder: scaffoldSkill("airline", "Help airline customers book, change and cancel flights") };
 
 const REPLY: AnalysisReply = {
+  diagnosis: { rootCause: "The agent confirmed the booking with the user before acting.", firstWrongStep: null },
   lessons: [
     {
       kind: "success-habit",

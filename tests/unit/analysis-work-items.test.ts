@@ -19,6 +19,7 @@ const succeeded = trajectories.find((t) => t.outcome.success === true)!;
 const leakedId = /"(HAT\d{3})"/.exec(failed.outcome.expected ?? "")?.[1];
 
 const reply: AnalysisReply = {
+  diagnosis: { rootCause: `The agent proposed a flight that broke the user's time limit instead of ${leakedId}.`, firstWrongStep: 8 },
   lessons: [
     {
       kind: "failure-cause",
@@ -72,6 +73,10 @@ describe("agent-mode work items", () => {
     expect(accepted.lessons[0]).toMatchObject({ support: [failed.id], evidence: [{ trajectoryId: failed.id, stepIds: [8, 9] }] });
     expect(accepted.dropped.join("\n")).toContain(`ground-truth value "${leakedId}"`);
     expect(accepted.patch.edits[0]).toMatchObject({ support: [failed.id], lessonIds: [accepted.lessons[0]!.id] });
+    // The diagnosis is kept, with the ground-truth value masked.
+    expect(accepted.diagnosis.firstWrongStep).toBe(8);
+    expect(accepted.diagnosis.rootCause).toContain("<ground truth>");
+    expect(accepted.diagnosis.rootCause).not.toContain(leakedId);
   });
 
   it("refuses a reply that does not match the schema, saying which field", () => {

@@ -206,12 +206,12 @@ describe("agent-mode merge work items", () => {
   it("gives the merger's instructions, the base skill and the JSON schema once as a brief, and the numbered inputs per item", () => {
     const brief = mergeBrief(base);
     expect(brief.instructions).toMatch(/Cite your sources/);
-    expect(brief.instructions).toContain("<skill_md>");
+    expect(brief.instructions).toContain(`<base_skill file="SKILL.md">`);
     expect(JSON.stringify(brief.responseSchema)).toContain("sources");
     const work = mergeWork(group);
     expect(work).toMatchObject({ patches: 2, edits: 2 });
     expect(work.input).toContain("[1] support: 1 trajectories");
-    expect(work.input).not.toContain("<skill_md>");
+    expect(work.input).not.toContain("<base_skill");
   });
 
   it("accepts a submission through the same code path (support unioned by code)", () => {

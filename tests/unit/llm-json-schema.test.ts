@@ -18,7 +18,7 @@ describe("toResponseFormat", () => {
 
     const schema = format.json_schema.schema as any;
     expect(schema.$schema).toBeUndefined();
-    expect(schema.required).toEqual(["lessons", "edits"]);
+    expect(schema.required).toEqual(["diagnosis", "lessons", "edits"]);
     const branches = schema.properties.edits.items.anyOf as any[];
     expect(branches.map((b) => b.properties.op.const)).toEqual([
       "insert_after",

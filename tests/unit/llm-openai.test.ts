@@ -69,6 +69,7 @@ describe("OpenAICompatibleModel: structured replies", () => {
 
   it("validates analysis replies (discriminated union, defaults, nullable)", async () => {
     const reply = {
+      diagnosis: { rootCause: "The agent booked without verifying the ids.", firstWrongStep: null },
       lessons: [],
       edits: [{ op: "add_section", file: "SKILL.md", heading: "Checks", content: "- verify ids first" }],
     };

@@ -15,7 +15,7 @@ export function registerListTrajectoriesTool(server: McpServer, engine: Engine):
     name: "list_trajectories",
     title: "List stored runs",
     description:
-      "Stored runs, newest first: id, skill, format, outcome and who set it (submitted or judged), steps, size, date. Use it to find a run to label or delete.",
+      "Stored runs, newest first: id, skill, format, outcome and who set it (submitted or judged), steps, size, date.",
     input: {
       skill: SkillName.optional().describe("Only runs of this skill"),
       outcome: OutcomeFilterSchema.optional().describe("success, failure, unknown, or who set it: judged, submitted"),
@@ -45,7 +45,7 @@ export function registerDeleteTrajectoriesTool(server: McpServer, engine: Engine
     name: "delete_trajectories",
     title: "Delete stored runs",
     description:
-      "Delete runs for good: each run's stored file, its index row and every analysis made from it. Versions whose provenance cites a deleted run keep the id and are listed.",
+      "Delete runs for good, with every analysis made from them. Versions whose provenance cites one keep its id and are listed.",
     input: {
       ids: z.array(z.string().max(64)).min(1).max(1000).describe("Run ids (or unique prefixes of 8+ characters) to delete"),
     },

@@ -19,8 +19,8 @@ export function registerListWorkItemsTool(server: McpServer, engine: Engine): vo
     name: "list_work_items",
     title: "List pending agent-mode work",
     description:
-      "Agent mode: every pending item of the current stage (analyses, then each merge level) of a run (`runId`) or of a skill's base version, " +
-      "with counts done / pending / total and the briefs they share. Hand each workItemId to its own subagent, all at once.",
+      "Agent mode: every pending item of the current stage (judging, analyses, each merge level) of a run or a skill's base version, with " +
+      "counts and the briefs they share. Hand each workItemId to its own subagent, all at once.",
     input: {
       runId: RunId.optional().describe("An evolve or consolidate run"),
       skill: SkillName.optional().describe("Without runId: the analyses pending for this skill"),
@@ -52,16 +52,17 @@ export function registerGetWorkItemTool(server: McpServer, engine: Engine): void
     name: "get_work_item",
     title: "Read one work item",
     description:
-      "Agent mode: one work item in full — the run to analyse or the edits to merge — and, with includeBrief, the brief it shares with its stage " +
-      "(instructions, base skill, responseSchema). Do what the brief says and send the JSON with submit_lessons.",
+      "Agent mode: one work item (the run to judge or analyse, or the edits to merge); with includeBrief, the brief its stage shares " +
+      "(instructions, base skill, responseSchema). Send your JSON with submit_lessons.",
     input: {
       workItemId: z.string().max(300).describe("A workItemId from list_work_items"),
       includeBrief: z.boolean().optional().describe("Also return the brief (default false: read it once per stage)"),
+      steps: z.array(z.number().int().min(0)).max(20).optional().describe("Step ids (#N) to read in full, when `input` shortened them"),
     },
     output: { ...WorkItemViewSchema.shape, next: NextStepSchema },
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
-      const item = await engine.evolution.work.item(args.workItemId, { includeBrief: args.includeBrief });
+      const item = await engine.evolution.work.item(args.workItemId, { includeBrief: args.includeBrief, steps: args.steps });
       const next = submitItem(item.workItemId, item.brief !== null, item.briefId);
       // Clients that show only text get the item itself, not a summary of it.
       const text = [
