@@ -84,6 +84,7 @@ function parseSince(value: string): string {
     const ms = Number(span[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as "m" | "h" | "d"];
     return new Date(Date.now() - ms).toISOString();
   }
+  if (/^\d+$/.test(value.trim())) throw new InvalidInputError(`"${value}" needs a unit: 7d, 12h or 30m (or give a date such as 2026-11-01).`);
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new InvalidInputError(`"${value}" is not a date or a span such as 7d, 12h or 30m.`);
   return date.toISOString();
@@ -541,7 +542,7 @@ export class Engine {
   async runView(runId: string, waitMs = 0): Promise<RunView> {
     if (waitMs > 0) await this.runs.wait(runId, waitMs);
     const run = await this.runs.get(runId);
-    if (!run) throw new InvalidInputError(`Run "${runId}" not found. Run ids are returned by evolve_skill / consolidate_skill (CLI: evolve, consolidate).`);
+    if (!run) throw new InvalidInputError(`Run "${runId}" not found. Evolve and consolidate runs have ids such as evolve-20261129-101500-a1b2c3, returned by evolve_skill / consolidate_skill (CLI: evolve, consolidate; \`trace2skill runs\` lists stored agent runs instead).`);
     const finished = run.stage === "done" || run.stage === "failed" || run.stage === "cancelled";
     const stored = finished ? await this.store.readRunArtifact<ConsolidateOutput>(runId, "result") : null;
     // Work handed to an agent moves on without the run: report where it stands now.

@@ -69,7 +69,7 @@ describe("the Claude Code loop: hooked sessions → judged runs → a draft in .
     const turns = sessionTurns({ task: "Chase the memory leak.", turns: 4, succeeds: false, outputBytes: 3 * 1024 * 1024 });
     const transcript = transcriptAfter(turns, 4);
     expect(Buffer.byteLength(transcript)).toBeGreaterThan(12 * 1024 * 1024);
-    expect(await hookEvent("session-huge", transcript, "SessionEnd")).toMatch(/trace2skill: stored 1 run/);
+    expect(await hookEvent("session-huge", transcript, "SessionEnd")).toMatch(/trace2skill: stored 1 run.*tool output\(s\) cut to fit the 8\.0 MiB per-run limit/);
     const runs = JSON.parse((await cli(["runs", "--json"])).stdout) as { runs: { id: string; session: string; bytes: number }[] };
     const huge = runs.runs.find((r) => r.session === "session-huge");
     expect(huge?.bytes).toBeLessThanOrEqual(8 * 1024 * 1024);

@@ -226,6 +226,7 @@ describe("trace2skill command line", () => {
     { name: "run (the old name) of an unknown id", args: ["run", "evolve-nope"], message: 'Run "evolve-nope" not found' },
     { name: "runs with a bad --outcome", args: ["runs", "--outcome", "maybe"], message: "--outcome must be one of success, failure, unknown, judged, submitted" },
     { name: "runs --since garbage", args: ["runs", "--since", "last tuesday"], message: '"last tuesday" is not a date or a span' },
+    { name: "runs --since without a unit", args: ["runs", "--since", "7"], message: '"7" needs a unit: 7d, 12h or 30m' },
     { name: "delete-run without ids", args: ["delete-run"], message: "delete-run needs at least one run id" },
     { name: "delete-run of an unknown prefix", args: ["delete-run", "deadbeef00"], message: 'Trajectory "deadbeef00" not found' },
   ])("$name fails with a clear message on stderr and nothing on stdout", async ({ args, message }) => {

@@ -82,7 +82,8 @@ Options:
       });
       const id = result.ids[0]?.slice(0, 12) ?? "?";
       const state = result.created > 0 ? (result.replaced > 0 ? "stored (replacing the earlier snapshot of this session)" : "stored") : "already stored";
-      out.err(`trace2skill: ${state} ${result.ids.length} run(s) for skill "${skill}" (${id}…).`);
+      const cut = result.skipped.filter((s) => /per-run limit/.test(s.reason)).map((s) => `${s.count} ${s.what}(s) ${s.reason}`);
+      out.err(`trace2skill: ${state} ${result.ids.length} run(s) for skill "${skill}" (${id}…).${cut.length > 0 ? ` ${cut.join("; ")}.` : ""}`);
     } catch (err) {
       out.err(`trace2skill hook: ${errorMessage(err)} (the session is not affected)`);
     }
