@@ -9,6 +9,7 @@ import { openStore } from "./store/file-store.js";
 import { StorePaths, checkSkillName } from "./store/paths.js";
 import { effectiveSuccess, type DeleteTrajectoriesResult, type Store, type TrajectoryRow } from "./store/store.js";
 import { matchesOutcome, summariseRun, type OutcomeFilter, type RunSummary } from "./trajectory/summary.js";
+import { markedUnknown } from "./judging/judge.js";
 import { readSkillFolder } from "./skill/folder.js";
 import { formatProblems, validateSkill } from "./skill/validate.js";
 import { exportSkill } from "./skill/export.js";
@@ -232,7 +233,10 @@ export class Engine {
     const current = await this.getTrajectory(id);
     // Outcomes arrive later through their own door: they are redacted like a submission.
     const merged = OutcomeSchema.parse({ ...current.outcome, ...redactSecrets(parsed.data).value });
-    return this.store.setOutcome(current.id, merged);
+    const stored = await this.store.setOutcome(current.id, merged);
+    // Saying "unknown" on purpose keeps a judge from deciding the run (and undoes a verdict).
+    if (parsed.data.success === null) return this.store.setJudgment(current.id, markedUnknown());
+    return stored;
   }
 
   /** A run by its id, or by a unique prefix of at least 8 hex digits (as the CLI and hook print them). */

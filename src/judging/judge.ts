@@ -23,9 +23,17 @@ export function judgeConfigHash(judge: JudgeProvider, model?: string): string {
   ).slice(0, 16);
 }
 
-/** Needs a judge: no submitted outcome, and no verdict from this very judge yet. */
+/** Who marked a run's outcome unknown by hand: no judge may decide it afterwards. */
+export const MARKED_UNKNOWN = "submitted";
+
+/** Needs a judge: no submitted outcome, not marked unknown by hand, and no verdict from this very judge yet. */
 export function needsJudging(t: Trajectory, configHash: string): boolean {
-  return t.outcome.success === null && t.judged?.configHash !== configHash;
+  return t.outcome.success === null && t.judged?.judge !== MARKED_UNKNOWN && t.judged?.configHash !== configHash;
+}
+
+/** What `outcome --unknown` records: unknown stays unknown, whatever a judge would say. */
+export function markedUnknown(): Judgment {
+  return { verdict: "unknown", confidence: 1, reason: "Marked unknown by hand.", judge: MARKED_UNKNOWN, configHash: MARKED_UNKNOWN, judgedAt: new Date().toISOString() };
 }
 
 /** The run as evolution sees it: a decided verdict stands in for a missing submitted outcome. */

@@ -99,6 +99,13 @@ describe("judging runs", () => {
     const labelledRun = reread.find((t) => t.id === labelled[0]!.id)!;
     expect(labelledRun.judged).toBeUndefined();
     expect(withJudgedOutcome({ ...labelledRun, judged: judgedRun.judged }).outcome.success).toBe(true);
+
+    // "Unknown" said on purpose undoes the verdict and keeps every judge off the run.
+    const marked = await engine.setOutcome(judgedRun.id, { success: null });
+    expect(marked.judged).toMatchObject({ verdict: "unknown", judge: "submitted" });
+    expect(withJudgedOutcome(marked).outcome.success).toBeNull();
+    const after = await judgeRuns({ store: engine.store, trajectories: [marked], judge: "heuristic", concurrency: 1 });
+    expect(after).toMatchObject({ unlabelled: 1, judged: 0, unknown: 1 });
   });
 
   it("asks a model through the real openai client, and records what a garbage reply could not judge", async () => {
