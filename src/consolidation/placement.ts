@@ -176,7 +176,7 @@ export function placeEdits(patch: Patch, opts: PlacementOptions): PlacementResul
         op: "create_file",
         file,
         content: `# ${topic}\n\nLess common cases, each seen in only a few runs.\n`,
-        linkText: `Read when a task involves ${topic.toLowerCase()} and the main rules do not cover it.`,
+        linkText: linkTextFor(topic, edits),
         support: unionSorted(edits.map((e) => e.support)),
         lessonIds: unionSorted(edits.map((e) => e.lessonIds)),
       });
@@ -205,4 +205,19 @@ export function placeEdits(patch: Patch, opts: PlacementOptions): PlacementResul
   }
 
   return { patch: { edits: [...kept, ...referenceEdits], changelog: patch.changelog }, dropped, moved, evidence, thresholds };
+}
+
+/**
+ * The line that links a new reference file: it says when to read it. The tools the moved
+ * rules are about say that best ("before calling `x` or `y`"); without any, the topic.
+ */
+function linkTextFor(topic: string, edits: readonly Edit[]): string {
+  const tools = [
+    ...new Set(edits.flatMap((e) => ("content" in e && typeof e.content === "string" ? (e.content.match(/`[A-Za-z_][\w.-]{1,60}`/g) ?? []) : []))),
+  ].slice(0, 3);
+  if (tools.length > 0) {
+    const list = tools.length === 1 ? tools[0] : `${tools.slice(0, -1).join(", ")} or ${tools.at(-1)}`;
+    return `Read before calling ${list}: less common cases, each seen in only a few runs.`;
+  }
+  return `Read when a task touches ${topic.toLowerCase()} in a way the rules above do not cover: less common cases.`;
 }

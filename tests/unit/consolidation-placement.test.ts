@@ -65,6 +65,16 @@ describe("placeEdits", () => {
     expect(applied.folder.files["references/baggage.md"]).toContain("Weigh twice");
   });
 
+  it("links a new reference with a line that says when to read it: before the tools its rules are about", () => {
+    const rare = append("Pitfalls", "- Before calling `book_reservation`, check the payment total.", ids(4, "r"));
+    const rare2 = append("Pitfalls", "- `update_reservation_flights` fails when seats ran out.", ids(3, "s"));
+    const result = placeEdits(patch(append("Rules", "- Confirm identity first.", ids(12)), rare, rare2), { base, totalTrajectories: 100 });
+    const create = result.patch.edits.find((e) => e.op === "create_file");
+    expect(create && "linkText" in create ? create.linkText : "").toBe(
+      "Read before calling `book_reservation` or `update_reservation_flights`: less common cases, each seen in only a few runs.",
+    );
+  });
+
   it("appends rare edits to an existing reference file of that topic", () => {
     const rare = append("Fares", "- Upgrades cost the fare difference.", ids(3));
     const result = placeEdits(patch(rare), { base, totalTrajectories: 100 });
