@@ -12,8 +12,11 @@ import { diffSkillFolders } from "../skill/diff.js";
 import { contentHash } from "../skill/content-hash.js";
 import { riskyAdditions } from "../consolidation/guards.js";
 import { auditDraft, describeAudit } from "../consolidation/audit.js";
+import { describeReview, reviewDraft } from "../review/review.js";
+import { validateSkill } from "../skill/validate.js";
+import { findSharedContext, renderSharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
-import type { ProvenanceEntry, SkillFolder, ValidationReport } from "../skill/types.js";
+import type { ProvenanceEntry, ReviewReport, SkillFolder, ValidationReport } from "../skill/types.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
 import { InvalidInputError, ModelError } from "../util/errors.js";
@@ -323,9 +326,29 @@ export class Evolution {
         void handle.progress(at, `${p.stage}: ${p.message}`);
       },
     });
-    const usage = addUsage(handle.run.usage, result.usage);
+    let usage = addUsage(handle.run.usage, result.usage);
     handle.usage(usage);
     await store.writeRunArtifact(handle.id, "final-patch", result.patch);
+    // A model (the server's or the client's) reviews the draft before it is stored; the heuristic does not.
+    let folder = result.folder;
+    let review: ReviewReport | undefined;
+    if (model && !sameFolder(result.folder, base.folder)) {
+      await handle.stage("applying", "reviewing the draft");
+      const shared = findSharedContext(await trajectoriesFor(store, skill, config.trajectoryIds));
+      const reviewed = await reviewDraft({
+        model,
+        base: base.folder,
+        draft: result.folder,
+        sharedContext: renderSharedContext(shared),
+        source: `review:${handle.id}`,
+        expectedById,
+        signal: handle.signal,
+      });
+      folder = reviewed.folder;
+      review = reviewed.report;
+      usage = addUsage(usage, reviewed.usage);
+      handle.usage(usage);
+    }
     await handle.stage("applying", "storing the new version");
     const out: ConsolidateOutput = {
       ...empty,
@@ -339,40 +362,43 @@ export class Evolution {
       validation: result.validation,
       usage,
     };
-    if (sameFolder(result.folder, base.folder)) return finish(out);
+    if (sameFolder(folder, base.folder)) return finish(out);
     // The same result as an existing version (e.g. a repeated run over the same analyses): point at it.
-    const resultHash = contentHash(result.folder);
+    const resultHash = contentHash(folder);
     const twin = (await store.listSkillVersions(skill)).find((v) => v.contentHash === resultHash);
     if (twin) {
       await handle.finish({ resultVersion: twin.version });
       return finish({ ...out, status: "existing", version: twin.version, changelog: [`Same result as v${twin.version} (${twin.status}); no new version stored.`, ...out.changelog] });
     }
-    const diff = diffSkillFolders(base.folder, result.folder);
-    const flags = riskyAdditions(base.folder, result.folder);
+    const diff = diffSkillFolders(base.folder, folder);
+    const flags = riskyAdditions(base.folder, folder);
     const provenance = await this.withDiagnoses(skill, base, result.provenance);
     const audit = auditDraft(provenance, await this.supportingRuns(provenance));
     const audited = describeAudit(audit);
     const changelog = [
       ...result.changelog,
+      ...(review ? [describeReview(review)] : []),
       ...(audited ? [audited] : []),
       ...(flags.length === 0
         ? []
         : [`FLAGGED for review: ${flags.length} added line(s) look like planted commands or injected instructions; promote refuses until acknowledged.`]),
     ];
+    const validation = folder === result.folder ? result.validation : validateSkill(folder);
     const meta = await store.addSkillVersion({
       skill,
-      folder: result.folder,
+      folder,
       detail: {
         parent: base.version,
         status: "draft",
         origin: "evolve",
         changelog,
         runId: handle.id,
-        valid: result.validation.valid,
+        valid: validation.valid,
         diff,
         provenance,
         audit,
-        validation: result.validation,
+        review,
+        validation,
         usage,
         dropped: [
           ...result.dropped.map((d) => `${d.edit.op} ${d.edit.file}: ${d.reason}`),

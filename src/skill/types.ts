@@ -73,6 +73,16 @@ export const DraftAuditSchema = z.object({
 });
 export type DraftAudit = z.infer<typeof DraftAuditSchema>;
 
+/** The review of a draft (review/review.ts): what the reviewer found and what of its fixes was applied. */
+export const ReviewReportSchema = z.object({
+  reviewer: z.string(),
+  findings: z.array(z.object({ kind: z.string(), file: z.string(), excerpt: z.string(), detail: z.string() })),
+  applied: z.number().describe("Fixes applied to the draft"),
+  dropped: z.array(z.string()).describe("Fixes the guards, the anchors or validation refused"),
+  error: z.string().nullable().describe("Why the review could not be made (the draft is then stored unreviewed)"),
+});
+export type ReviewReport = z.infer<typeof ReviewReportSchema>;
+
 export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
   diff: z.string().default(""),
   provenance: z.array(ProvenanceEntrySchema).default([]),
@@ -88,6 +98,8 @@ export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
     .describe("Added lines that look like planted commands or injected instructions; promote refuses until acknowledged"),
   /** The over-fitting audit (consolidation/audit.ts); absent on imported versions. */
   audit: DraftAuditSchema.optional(),
+  /** The review before storing (model or sampling runs); absent when none was made. */
+  review: ReviewReportSchema.optional(),
 });
 export type SkillVersionDetail = z.infer<typeof SkillVersionDetailSchema>;
 /** What a caller gives when storing a version: fields with defaults may be left out. */

@@ -167,6 +167,14 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
     expect(skillMd).not.toBe(await readFile(path.join(AIRLINE, "SKILL.md"), "utf8"));
   });
 
+  it("has the draft reviewed by the model before it is stored, findings in its record", async () => {
+    const detail = await engine.versionDetail(SKILL, 2);
+    expect(detail.review).toMatchObject({ reviewer: "openai-compatible", error: null });
+    expect(detail.review?.findings.length).toBeGreaterThan(0);
+    expect(detail.changelog.join("\n")).toMatch(/Review \(openai-compatible\): \d+ finding/);
+    expect(fake.calls.bodies.some((b) => b.response_format?.json_schema?.name === "review")).toBe(true);
+  });
+
   it("traces every added passage to known supporting trajectories", async () => {
     const detail = await engine.versionDetail(SKILL, 2);
     expect(detail.status).toBe("draft");

@@ -227,6 +227,25 @@ export function scriptedAnalysis(system: string, user: string): AnalysisReply {
   return { diagnosis, lessons, edits, changelog: chosen.map((r) => `${isError ? "Warn" : "Teach"}: ${r.title.toLowerCase()}.`) };
 }
 
+// ---------------------------------------------------------------- the reviewer
+
+/**
+ * The reviewer: reads the draft's SKILL.md from the request and reports a bullet that appears
+ * twice as a duplicate (no fix: the test of fixes scripts its own reply), else the longest
+ * bullet as a structure finding.
+ */
+export function scriptedReview(user: string): { findings: { kind: string; file: string; excerpt: string; detail: string }[]; edits: [] } {
+  const draft = /<draft_skill file="SKILL\.md">\n([\s\S]*?)\n<\/draft_skill>/.exec(user)?.[1] ?? "";
+  const bullets = draft.split("\n").filter((l) => l.startsWith("- "));
+  const twice = bullets.find((b, i) => bullets.indexOf(b) !== i);
+  if (twice) return { findings: [{ kind: "duplicate", file: "SKILL.md", excerpt: twice, detail: "The same bullet appears twice." }], edits: [] };
+  const longest = [...bullets].sort((a, b) => b.length - a.length)[0];
+  return {
+    findings: longest ? [{ kind: "structure", file: "SKILL.md", excerpt: longest.slice(0, 600), detail: "This bullet is long; split it into two rules." }] : [],
+    edits: [],
+  };
+}
+
 // ---------------------------------------------------------------- the merger
 
 interface NumberedEdit {
@@ -340,6 +359,8 @@ function reply(body: ChatRequestBody): FakeReply {
       return { json: scriptedMerge(firstUser(body)) };
     case "repair":
       return { json: scriptedRepair(firstUser(body)) };
+    case "review":
+      return { json: scriptedReview(firstUser(body)) };
     default:
       return { status: 400, message: `scripted-model: no script for response_format "${String(name)}"` };
   }
