@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChatMessage, LanguageModel, ModelTool } from "../llm/port.js";
+import { systemAndUser, type ChatMessage, type LanguageModel, type ModelTool } from "../llm/port.js";
 import type { SkillFolder } from "../skill/types.js";
 import { renderFullStep, renderSharedContext, renderTrajectory, type SharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
@@ -92,10 +92,7 @@ export function buildAnalystRequest(t: Trajectory, base: SkillFolder, opts: Buil
     kind,
     instructions,
     rendered,
-    messages: [
-      { role: "system", content: instructions },
-      { role: "user", content: `${rendered}\n\n${ask}` },
-    ],
+    messages: systemAndUser(instructions, `${rendered}\n\n${ask}`),
   };
 }
 

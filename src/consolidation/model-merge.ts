@@ -1,6 +1,6 @@
 import type { Edit, Patch } from "../analysis/schema.js";
 import { addUsage, EMPTY_USAGE, type Usage } from "../llm/usage.js";
-import type { ChatMessage, LanguageModel } from "../llm/port.js";
+import { systemAndUser, type ChatMessage, type LanguageModel } from "../llm/port.js";
 import type { SkillFolder } from "../skill/types.js";
 import { log } from "../util/log.js";
 import { mergePatches } from "./deterministic-merge.js";
@@ -56,10 +56,7 @@ export function modelMerge(model: LanguageModel, base: SkillFolder, opts: ModelM
   return async (group: Patch[], ctx): Promise<MergeResult> => {
     const inputs = flattenGroup(group);
     if (inputs.length === 0) return { patch: { edits: [], changelog: unionChangelog(group) }, dropped: [], usage: EMPTY_USAGE };
-    const messages: ChatMessage[] = [
-      { role: "system", content: loadPrompt("merger") },
-      { role: "user", content: renderMergeRequest(base, inputs, opts.outcomes) },
-    ];
+    const messages: ChatMessage[] = systemAndUser(loadPrompt("merger"), renderMergeRequest(base, inputs, opts.outcomes));
     let usage: Usage = EMPTY_USAGE;
     let problem = "";
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Usage } from "../llm/usage.js";
-import type { LanguageModel } from "../llm/port.js";
+import { systemAndUser, type LanguageModel } from "../llm/port.js";
 import type { SkillFolder, ValidationReport } from "../skill/types.js";
 import { formatProblems, removeDanglingLinks, validateSkill } from "../skill/validate.js";
 import { safeRelativePath } from "../util/fsx.js";
@@ -117,10 +117,7 @@ export async function validateAndRepair(input: SkillFolder, opts: RepairOptions 
     const reply = await opts.model.generate<RepairReply>({
       schemaName: "repair",
       schema: RepairReplySchema,
-      messages: [
-        { role: "system", content: loadPrompt("repair") },
-        { role: "user", content: renderRepairRequest(folder, report, files) },
-      ],
+      messages: systemAndUser(loadPrompt("repair"), renderRepairRequest(folder, report, files)),
       signal: opts.signal,
     });
     usage = addUsage(usage, reply.usage);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Patch } from "../analysis/schema.js";
 import type { SkillFolder } from "../skill/types.js";
+import { toJsonSchema } from "../llm/json-schema.js";
 import { InvalidInputError } from "../util/errors.js";
 import { acceptMergeReply, MergeReplySchema, unionChangelog } from "./merge-reply.js";
 import { flattenGroup, groupInputHash, type MergeResult } from "./merge-tree.js";
@@ -22,7 +23,7 @@ export interface MergeBrief {
 export function mergeBrief(base: SkillFolder): MergeBrief {
   return {
     instructions: `${loadPrompt("merger")}\n\n${renderSkillContext(base)}`,
-    responseSchema: z.toJSONSchema(MergeReplySchema, { io: "input" }) as Record<string, unknown>,
+    responseSchema: toJsonSchema(MergeReplySchema),
   };
 }
 

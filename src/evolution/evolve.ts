@@ -1,7 +1,7 @@
 import type { Diagnosis, Lesson } from "../analysis/schema.js";
 import type { Usage } from "../llm/usage.js";
 import { analystFor } from "../analysis/analysts.js";
-import { describeJudging, judgeRuns, type JudgeSummary } from "../judging/judge.js";
+import { describeJudging, judgeRuns, withJudgedOutcome, type JudgeSummary } from "../judging/judge.js";
 import { runAnalyses } from "../analysis/run-analysis.js";
 import { runArtifactCheckpoints } from "../consolidation/checkpoints.js";
 import { consolidate, DEFAULT_FAN_IN } from "../consolidation/consolidate.js";
@@ -27,6 +27,7 @@ import {
   outcomesOf,
   patchesFor,
   runConfig,
+  countRunsFor,
   storedTrajectoriesFor,
   trajectoriesFor,
   type RunConfig,
@@ -156,7 +157,8 @@ export class Evolution {
             signal: ctx.signal,
           })
         : null;
-    const trajectories = await trajectoriesFor(store, input.skill, input.trajectoryIds);
+    // Verdicts just stored are on disk, not in `stored`: read again only then.
+    const trajectories = judging ? await trajectoriesFor(store, input.skill, input.trajectoryIds) : stored.map(withJudgedOutcome);
     const summary = {
       skill: input.skill,
       baseVersion: base.version,
@@ -235,12 +237,7 @@ export class Evolution {
       run,
       async (handle) => {
         reportTo(handle, ctx);
-        const config = runConfig(handle.run);
-        const base = await resolveBase(this.deps.store, handle.run.skill, config.baseVersion);
-        const provider = chooseProvider(config.provider, this.providerContext(ctx));
-        const patches = await patchesFor(this.deps.store, handle.run.skill, base, { trajectoryIds: config.trajectoryIds, provider });
-        handle.plan(new ProgressPlan(0, patches.length, config.fanIn).total);
-        const out = await this.consolidateIn(handle, input, config, ctx);
+        const out = await this.consolidateIn(handle, input, runConfig(handle.run), ctx);
         return { resultVersion: out.version };
       },
       ctx.signal,
@@ -283,6 +280,8 @@ export class Evolution {
     const provider = chooseProvider(config.provider, this.providerContext(ctx));
     const patches = await patchesFor(store, skill, base, { trajectoryIds: config.trajectoryIds, provider });
     const plan = new ProgressPlan(analyses, patches.length, config.fanIn);
+    // A consolidate run fixes its total here; an evolve run fixed it before analysing (plan() keeps the first).
+    handle.plan(plan.total);
     const empty: ConsolidateOutput = { ...emptyOutput(handle, base.version), patches: patches.length };
     const finish = async (out: ConsolidateOutput) => {
       await store.writeRunArtifact(handle.id, "result", out);
@@ -465,9 +464,7 @@ export class Evolution {
       async (handle) => {
         reportTo(handle, ctx);
         const config = runConfig(handle.run);
-        const trajectories = await trajectoriesFor(store, handle.run.skill, runArgs.trajectoryIds);
-        // Every run may become analysable: unlabelled ones are judged first.
-        const analysable = trajectories.length;
+        const analysable = await countRunsFor(store, handle.run.skill, runArgs.trajectoryIds);
         const provider = chooseProvider(config.provider, this.providerContext(ctx));
         // The heuristic reads every run at once and proposes one patch: one unit, nothing to merge.
         const analyses = provider === "heuristic" ? 1 : analysable;

@@ -25,6 +25,12 @@ export async function trajectoriesFor(store: Store, skill: string, ids?: string[
   return (await storedTrajectoriesFor(store, skill, ids)).map(withJudgedOutcome);
 }
 
+/** How many runs an evolve works on, from the index alone; every one may become analysable (unlabelled runs are judged first). */
+export async function countRunsFor(store: Store, skill: string, ids?: string[]): Promise<number> {
+  if (ids && ids.length > 0) return new Set(ids).size;
+  return latestPerSession(await store.listTrajectories({ skill })).length;
+}
+
 /** The same runs as stored (submitted outcomes only): what the judges read. */
 export async function storedTrajectoriesFor(store: Store, skill: string, ids?: string[]): Promise<Trajectory[]> {
   if (ids && ids.length > 0) {

@@ -182,9 +182,7 @@ export class WorkQueue {
 
   /** Where a run's agent work stands, without items. */
   async summary(target: WorkTarget): Promise<WorkSummary> {
-    const { items: _items, nextCursor: _cursor, skill: _skill, baseVersion: _base, runId: _run, runFinished: _over, briefIds: _briefs, ...summary } =
-      await this.list(target, { limit: 0 });
-    return summary;
+    return WorkSummarySchema.parse(await this.list(target, { limit: 0 }));
   }
 
   private async resolveTarget(target: WorkTarget): Promise<Resolved> {

@@ -1,5 +1,5 @@
 import { createLimiter } from "../llm/limiter.js";
-import type { LanguageModel } from "../llm/port.js";
+import { systemAndUser, type LanguageModel } from "../llm/port.js";
 import { addUsage, EMPTY_USAGE, type Usage } from "../llm/usage.js";
 import type { Store } from "../store/store.js";
 import { renderTrajectory } from "../trajectory/render.js";
@@ -105,10 +105,7 @@ export async function judgeRuns(input: JudgeRunsInput): Promise<JudgeSummary> {
             model.generate({
               schemaName: "judgment",
               schema: JudgeReplySchema,
-              messages: [
-                { role: "system", content: system },
-                { role: "user", content: user },
-              ],
+              messages: systemAndUser(system, user),
               signal: input.signal,
             }),
           );

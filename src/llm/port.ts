@@ -13,6 +13,14 @@ export interface ChatMessage {
   content: string;
 }
 
+/** The usual request: instructions, then the material. */
+export function systemAndUser(system: string, user: string): ChatMessage[] {
+  return [
+    { role: "system", content: system },
+    { role: "user", content: user },
+  ];
+}
+
 /** A tool the model may call while answering (agentic analyst), answered by `run`. */
 export interface ModelTool {
   name: string;

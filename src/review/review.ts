@@ -1,6 +1,6 @@
 import { applyPatch } from "../consolidation/apply.js";
 import { checkPatch } from "../consolidation/guards.js";
-import type { LanguageModel } from "../llm/port.js";
+import { systemAndUser, type LanguageModel } from "../llm/port.js";
 import { EMPTY_USAGE, type Usage } from "../llm/usage.js";
 import { renderSkillFiles } from "../skill/render.js";
 import type { ReviewReport, SkillFolder } from "../skill/types.js";
@@ -73,10 +73,7 @@ export async function reviewDraft(input: ReviewInput): Promise<ReviewResult> {
     const reply = await input.model.generate({
       schemaName: "review",
       schema: ReviewReplySchema,
-      messages: [
-        { role: "system", content: system },
-        { role: "user", content: user },
-      ],
+      messages: systemAndUser(system, user),
       signal: input.signal,
     });
     return { ...applyReview(reply.value, input, input.model.provider), usage: reply.usage };

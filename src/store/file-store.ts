@@ -99,8 +99,8 @@ export class FileStore implements Store {
     const checked = ts.map(checkTrajectory);
     return this.mutate(async (index, tx) => {
       const plan = await this.planTrajectoryWrites(index, checked);
-      await mapLimit(plan.writes, WRITE_CONCURRENCY, (t) => writeJson(this.paths.trajectory(t.id), t));
-      for (const t of plan.writes) tx.set("trajectories", t.id, trajectoryRow(t));
+      const sizes = await mapLimit(plan.writes, WRITE_CONCURRENCY, (t) => writeJson(this.paths.trajectory(t.id), t));
+      plan.writes.forEach((t, i) => tx.set("trajectories", t.id, trajectoryRow(t, sizes[i] ?? 0)));
       return plan.results;
     });
   }
@@ -127,8 +127,7 @@ export class FileStore implements Store {
       if (!own(index.trajectories, id)) throw new TrajectoryNotFoundError(id);
       const stored = await this.readListedTrajectory(id);
       const updated: Trajectory = { ...stored, outcome: parsed };
-      await writeJson(this.paths.trajectory(id), updated);
-      tx.set("trajectories", id, trajectoryRow(updated));
+      tx.set("trajectories", id, trajectoryRow(updated, await writeJson(this.paths.trajectory(id), updated)));
       return updated;
     });
   }
@@ -139,8 +138,7 @@ export class FileStore implements Store {
     return this.mutate(async (index, tx) => {
       if (!own(index.trajectories, id)) throw new TrajectoryNotFoundError(id);
       const updated: Trajectory = { ...(await this.readListedTrajectory(id)), judged: parsed };
-      await writeJson(this.paths.trajectory(id), updated);
-      tx.set("trajectories", id, trajectoryRow(updated));
+      tx.set("trajectories", id, trajectoryRow(updated, await writeJson(this.paths.trajectory(id), updated)));
       return updated;
     });
   }
@@ -425,7 +423,8 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-function trajectoryRow(t: Trajectory): TrajectoryRow {
+/** `bytes`: the size of the run's file as written (known to the writer, no second serialisation). */
+function trajectoryRow(t: Trajectory, bytes: number): TrajectoryRow {
   const decided = t.judged && t.judged.verdict !== "unknown" ? t.judged.verdict === "success" : null;
   return {
     id: t.id,
@@ -436,7 +435,7 @@ function trajectoryRow(t: Trajectory): TrajectoryRow {
     tags: t.tags,
     createdAt: t.createdAt,
     judged: t.judged ? { success: decided, judge: t.judged.judge, confidence: t.judged.confidence } : null,
-    bytes: Buffer.byteLength(JSON.stringify(t), "utf8"),
+    bytes,
   };
 }
 
@@ -453,7 +452,7 @@ async function rebuildIndex(paths: StorePaths): Promise<StoreIndex> {
   const index = emptyIndex();
   for (const file of await findFiles(paths.trajectoriesDir, /^[0-9a-f]{2}\/[0-9a-f]{64}\.json$/)) {
     const t = await readPayloadOrWarn(file, TrajectorySchema);
-    if (t) index.trajectories[t.id] = trajectoryRow(t);
+    if (t) index.trajectories[t.id] = trajectoryRow(t, (await stat(file)).size);
   }
   for (const file of await findFiles(paths.analysesDir, /^[^/]{2}\/[^/]+\.json$/)) {
     const a = await readPayloadOrWarn(file, AnalysisSchema);
@@ -591,8 +590,11 @@ function toJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";
 }
 
-async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, toJson(value));
+/** Writes `value` atomically; returns the bytes written. */
+async function writeJson(file: string, value: unknown): Promise<number> {
+  const text = toJson(value);
+  await writeFileAtomic(file, text);
+  return Buffer.byteLength(text, "utf8");
 }
 
 async function readTextOrNull(file: string): Promise<string | null> {

@@ -109,21 +109,9 @@ function describeRun(view: RunView): string {
 /** A run that failed is an error for the caller (the run id stays in the message for get_run / resume). */
 function runAnswer(view: RunView) {
   if (view.stage === "failed") throw new Trace2SkillError(describeRun(view), "run_failed");
-  const { result, ...rest } = view;
-  const shown = result && {
-    status: result.status,
-    version: result.version,
-    baseVersion: result.baseVersion,
-    patches: result.patches,
-    levels: result.levels,
-    applied: result.applied,
-    dropped: result.dropped,
-    skipped: result.skipped,
-    blocked: result.blocked,
-    changelog: result.changelog,
-    observations: result.observations ?? [],
-  };
-  return { structured: { ...rest, result: shown, work: result?.work ?? null, next: nextForRun(view) }, text: describeRun(view) };
+  // The output schema keeps what a caller gets of the result (not its diff or validation).
+  const result = view.result && { ...view.result, observations: view.result.observations ?? [] };
+  return { structured: { ...view, result, work: view.result?.work ?? null, next: nextForRun(view) }, text: describeRun(view) };
 }
 
 /** A new run needs its skill; a continued one is the run's own (the name given, if any, is not used). */
