@@ -72,11 +72,23 @@ export const EditReplySchema = z.discriminatedUnion("op", [
 export type EditReply = z.infer<typeof EditReplySchema>;
 export type EditOp = EditReply["op"];
 
+/**
+ * The support of one bullet of an edit's list, when a merge combined bullets from different
+ * runs: code then counts (and drops below the minimum) bullet by bullet, and provenance says
+ * which runs back each bullet. `text` is the bullet's opening words as they stand in `content`.
+ */
+export const BulletSupportSchema = z.object({ text: z.string().min(1), support: z.array(z.string()).min(1) });
+export type BulletSupport = z.infer<typeof BulletSupportSchema>;
+
 /** A stored edit: the reply plus the trajectory ids (support) and lesson ids behind it. */
-export type Edit = EditReply & { support: string[]; lessonIds: string[] };
+export type Edit = EditReply & { support: string[]; lessonIds: string[]; bullets?: BulletSupport[] };
 export const EditSchema = z.intersection(
   EditReplySchema,
-  z.object({ support: z.array(z.string()).min(1), lessonIds: z.array(z.string()).default([]) }),
+  z.object({
+    support: z.array(z.string()).min(1),
+    lessonIds: z.array(z.string()).default([]),
+    bullets: z.array(BulletSupportSchema).optional(),
+  }),
 ) as unknown as z.ZodType<Edit>;
 
 export const PatchSchema = z.object({

@@ -179,8 +179,18 @@ function excerptOf(edit: Edit): string {
   return firstLines.length > 200 ? `${firstLines.slice(0, 199)}…` : firstLines || "(empty replacement)";
 }
 
-function provenanceOf(edit: Edit): ProvenanceEntry {
-  return { file: edit.file, excerpt: excerptOf(edit), op: edit.op, lessonIds: [...edit.lessonIds], support: [...edit.support] };
+/** One entry per added passage; a list whose bullets kept their own support gives one per bullet. */
+function provenanceOf(edit: Edit): ProvenanceEntry[] {
+  if (edit.bullets && edit.bullets.length > 0) {
+    return edit.bullets.map((b) => ({
+      file: edit.file,
+      excerpt: b.text.length > 200 ? `${b.text.slice(0, 199)}…` : b.text,
+      op: edit.op,
+      lessonIds: [...edit.lessonIds],
+      support: [...new Set(b.support)].sort(),
+    }));
+  }
+  return [{ file: edit.file, excerpt: excerptOf(edit), op: edit.op, lessonIds: [...edit.lessonIds], support: [...edit.support] }];
 }
 
 /** Apply one edit to a folder: the new folder, or the reason it cannot apply. */
@@ -219,7 +229,7 @@ export function applyPatch(base: SkillFolder, patch: Patch): ApplyResult {
     }
     folder = result.folder;
     applied.push(edit);
-    provenance.push(provenanceOf(edit));
+    provenance.push(...provenanceOf(edit));
   }
   return { folder, applied, skipped, provenance };
 }

@@ -3,6 +3,7 @@ import { EditReplySchema, type Edit, type EditReply, type Patch } from "../analy
 import { hashJson } from "../util/hash.js";
 import { EMPTY_USAGE } from "../llm/usage.js";
 import { type DroppedEdit, type MergeResult } from "./merge-tree.js";
+import { addedText, bulletsOf, bulletSupportIn, findBullet } from "./bullets.js";
 
 /**
  * The contract between a merger (model or agent) and code. The merger sees the input edits
@@ -17,6 +18,19 @@ export const MergedEditSchema = z.object({
     .min(1)
     .describe("Numbers of the input edits this edit merges (as shown in [N]); every kept insight must cite its inputs"),
   edit: EditReplySchema,
+  bullets: z
+    .array(
+      z.object({
+        opening: z.string().min(3).max(200).describe("The bullet's first words, copied exactly from the edit's content"),
+        sources: z.array(z.number().int().min(1)).min(1).describe("Numbers [N] of the inputs this bullet comes from (among `sources`)"),
+      }),
+    )
+    .max(30)
+    .default([])
+    .describe(
+      "Optional, for an edit whose list gathers bullets from different inputs: the inputs behind each bullet. " +
+        "Code then counts support bullet by bullet and drops the bullets backed by too few runs.",
+    ),
 });
 
 export const MergeReplySchema = z.object({
@@ -27,7 +41,7 @@ export type MergeReply = z.infer<typeof MergeReplySchema>;
 
 /** The part of an edit the merger sees and writes (no support, no lesson ids). */
 export function editReplyOf(edit: Edit): EditReply {
-  const { support: _support, lessonIds: _lessons, ...reply } = edit;
+  const { support: _support, lessonIds: _lessons, bullets: _bullets, ...reply } = edit;
   return reply as EditReply;
 }
 
@@ -51,7 +65,8 @@ export function renderMergeInputs(edits: Edit[], outcomes?: Map<string, boolean 
         }
         line += ` (${ok} succeeded, ${failed} failed)`;
       }
-      return `${line}\n${JSON.stringify(editReplyOf(edit), null, 2)}`;
+      const perBullet = (edit.bullets ?? []).map((b) => `  bullet "${b.text.slice(0, 60)}": support ${new Set(b.support).size}`);
+      return [line, ...perBullet, JSON.stringify(editReplyOf(edit), null, 2)].join("\n");
     })
     .join("\n\n");
 }
@@ -91,6 +106,16 @@ export function acceptMergeReply(inputs: Edit[], reply: MergeReply, changelogFal
         problem: `Merged edit ${i + 1} targets "${merged.edit.file}", a file none of its sources (${merged.sources.join(", ")}) edits; keep each edit in its sources' file.`,
       };
     }
+    for (const b of merged.bullets) {
+      const text = addedText({ ...merged.edit, support: [], lessonIds: [] } as Edit);
+      const outside = b.sources.filter((n) => !merged.sources.includes(n));
+      if (outside.length > 0) {
+        return { ok: false, problem: `Merged edit ${i + 1}: bullet "${b.opening}" cites ${outside.join(", ")}, which the edit's sources do not include.` };
+      }
+      if (text === null || findBullet(text, b.opening) < 0) {
+        return { ok: false, problem: `Merged edit ${i + 1}: no bullet of its content starts with "${b.opening}"; copy each bullet's opening words exactly.` };
+      }
+    }
   }
 
   const hashes = inputs.map((e) => hashJson(editReplyOf(e)));
@@ -101,11 +126,13 @@ export function acceptMergeReply(inputs: Edit[], reply: MergeReply, changelogFal
   const edits: Edit[] = reply.edits.map((merged) => {
     const indices = [...new Set(merged.sources.map((s) => s - 1).flatMap((i) => [i, ...twinsOf(i)]))];
     const sources = indices.map((i) => inputs[i] as Edit);
-    return {
+    const edit = {
       ...merged.edit,
       support: union(sources.map((e) => e.support)),
       lessonIds: union(sources.map((e) => e.lessonIds)),
     } as Edit;
+    const bullets = bulletSupport(edit, merged, inputs, sources);
+    return bullets ? { ...edit, bullets } : edit;
   });
 
   const covered = new Set(reply.edits.flatMap((m) => m.sources.map((s) => s - 1).flatMap((i) => [i, ...twinsOf(i)])));
@@ -114,6 +141,27 @@ export function acceptMergeReply(inputs: Edit[], reply: MergeReply, changelogFal
   );
   const changelog = reply.changelog.length > 0 ? reply.changelog : changelogFallback;
   return { ok: true, result: { patch: { edits, changelog }, dropped, usage: EMPTY_USAGE } };
+}
+
+/**
+ * Each bullet's support: the named inputs' (their own per-bullet support when they kept one);
+ * bullets the merger did not name carry the edit's. Null when nobody kept support per bullet.
+ */
+function bulletSupport(edit: Edit, merged: z.infer<typeof MergedEditSchema>, inputs: Edit[], sources: Edit[]) {
+  const text = addedText(edit);
+  if (text === null || (merged.bullets.length === 0 && !sources.some((s) => s.bullets?.length))) return null;
+  return bulletsOf(text).map((bullet) => {
+    const named = merged.bullets.find((b) => findBullet(bullet.text, b.opening) === 0 || bullet.text.startsWith(b.opening));
+    const from = named ? named.sources.map((n) => inputs[n - 1] as Edit) : sources;
+    // Inputs the merger named back the bullet even when worded differently; others only if they hold it.
+    const support = union(
+      from.map((input) => {
+        const own = bulletSupportIn(input, bullet.text);
+        return named && own.length === 0 ? input.support : own;
+      }),
+    );
+    return { text: bullet.text.slice(0, 120), support: support.length > 0 ? support : edit.support };
+  });
 }
 
 /** The changelog lines of a group's patches, de-duplicated, in order. */

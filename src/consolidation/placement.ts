@@ -1,6 +1,7 @@
 import type { Edit, Patch } from "../analysis/schema.js";
 import { listSections, splitLines } from "../skill/markdown.js";
 import type { SkillFolder } from "../skill/types.js";
+import { dropThinBullets } from "./bullets.js";
 import { InvalidInputError } from "../util/errors.js";
 import { findTolerant } from "./apply.js";
 import type { DroppedEdit } from "./merge-tree.js";
@@ -119,7 +120,7 @@ function firstHeading(text: string): string | undefined {
 
 /** The moved edit rewritten to land in `file` (whose main section is `section`). */
 function retarget(edit: MovableEdit, file: string, section: string): Edit {
-  const meta = { support: edit.support, lessonIds: edit.lessonIds };
+  const meta = { support: edit.support, lessonIds: edit.lessonIds, ...(edit.bullets ? { bullets: edit.bullets } : {}) };
   if (edit.op === "add_section") {
     return { op: "add_section", file, heading: edit.heading, level: 2, content: edit.content, after: null, ...meta };
   }
@@ -139,7 +140,18 @@ export function placeEdits(patch: Patch, opts: PlacementOptions): PlacementResul
   const kept: Edit[] = [];
   const toMove = new Map<string, { topic: string; edits: MovableEdit[] }>();
 
-  for (const edit of patch.edits) {
+  for (const original of patch.edits) {
+    // Bullets the merge kept per-bullet support for are counted one by one first.
+    const thinned = dropThinBullets(original, thresholds.minSupport);
+    for (const b of thinned.dropped) {
+      const { bullets: _bullets, ...rest } = original;
+      dropped.push({
+        edit: { ...rest, support: b.support },
+        reason: `bullet "${b.text.slice(0, 80)}": support ${new Set(b.support).size} is below the minimum of ${thresholds.minSupport}`,
+      });
+    }
+    if (!thinned.edit) continue;
+    const edit = thinned.edit;
     const support = supportCount(edit);
     const counts = outcomeCounts(edit, opts.outcomes);
     let placement: Placement;
@@ -194,7 +206,8 @@ export function placeEdits(patch: Patch, opts: PlacementOptions): PlacementResul
         support: unionSorted(edits.map((e) => e.support)),
         lessonIds: unionSorted(edits.map((e) => e.lessonIds)),
       };
-      referenceEdits.push(combined);
+      const bullets = edits.flatMap((e) => e.bullets ?? []);
+      referenceEdits.push(bullets.length > 0 ? { ...combined, bullets } : combined);
       for (const edit of edits) moved.push({ edit, to: file });
       continue;
     }

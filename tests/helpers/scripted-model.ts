@@ -259,7 +259,9 @@ export function readMergeInputs(user: string): NumberedEdit[] {
   const parts = block.split(/^\[(\d+)\] support:.*$/m);
   const out: NumberedEdit[] = [];
   for (let i = 1; i + 1 < parts.length; i += 2) {
-    out.push({ n: Number(parts[i]), edit: JSON.parse((parts[i + 1] ?? "").trim()) as EditReply });
+    // Per-bullet support lines ("  bullet …") may come before the edit's JSON.
+    const body = (parts[i + 1] ?? "").trim();
+    out.push({ n: Number(parts[i]), edit: JSON.parse(body.slice(body.indexOf("{"))) as EditReply });
   }
   return out;
 }
@@ -310,7 +312,21 @@ export function scriptedMerge(user: string): MergeReply {
       first.edit.op === "add_section"
         ? { ...first.edit, content: uniqueLines(members.map((m) => (m.edit.op === "add_section" ? m.edit.content : ""))) }
         : first.edit;
-    return { sources: members.map((m) => m.n), edit };
+    // A fused list says which inputs each of its bullets comes from.
+    const bullets =
+      first.edit.op === "add_section" && members.length > 1
+        ? edit.op === "add_section"
+          ? edit.content
+              .split("\n")
+              .filter((l) => /^\s*[-*]\s+/.test(l))
+              .map((l) => ({
+                opening: l.replace(/^\s*[-*]\s+/, "").slice(0, 60),
+                sources: members.filter((m) => m.edit.op === "add_section" && m.edit.content.split("\n").some((x) => norm(x) === norm(l))).map((m) => m.n),
+              }))
+              .filter((b) => b.opening.length >= 3 && b.sources.length > 0)
+          : []
+        : [];
+    return { sources: members.map((m) => m.n), edit, bullets };
   });
   const changelog = [...groups.values()]
     .slice(0, 10)

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Edit, Patch } from "../../src/analysis/schema.js";
 import { deterministicMerge, jaccard, mergeEdits, tokens } from "../../src/consolidation/deterministic-merge.js";
-import { acceptMergeReply, MergeReplySchema, type MergeReply } from "../../src/consolidation/merge-reply.js";
+import { acceptMergeReply, MergeReplySchema, renderMergeInputs, type MergeReply } from "../../src/consolidation/merge-reply.js";
+import { addedText } from "../../src/consolidation/bullets.js";
+import { placeEdits } from "../../src/consolidation/placement.js";
+import { applyPatch } from "../../src/consolidation/apply.js";
 import { flattenGroup } from "../../src/consolidation/merge-tree.js";
 import { modelMerge } from "../../src/consolidation/model-merge.js";
 import { acceptMergeSubmission, mergeBrief, mergeWork } from "../../src/consolidation/work-items.js";
@@ -137,6 +140,59 @@ describe("acceptMergeReply", () => {
     if (!accepted.ok) throw new Error(accepted.problem);
     expect(accepted.result.patch.edits[0]?.support).toEqual(["c", "d"]);
     expect(accepted.result.dropped.map((d) => d.edit.support[0])).toEqual(["a", "b"]);
+  });
+});
+
+describe("per-bullet support", () => {
+  const inputs = [
+    append("- Check the balance before paying.", ["a", "b"]),
+    append("- Check the balance before paying!", ["c"]),
+    append("- Ask for the booking id of flight 123.", ["d"]),
+  ];
+  const list = "- Check the balance before paying.\n- Ask for the booking id of flight 123.";
+  const merged = (bullets: unknown[]) =>
+    MergeReplySchema.parse({ edits: [{ sources: [1, 2, 3], edit: { op: "append_to_section", file: "SKILL.md", section: "Rules", content: list }, bullets }] });
+
+  it("keeps each bullet's own support, drops the thin bullet and traces the rest bullet by bullet", () => {
+    const accepted = acceptMergeReply(inputs, merged([
+      { opening: "Check the balance", sources: [1, 2] },
+      { opening: "Ask for the booking id", sources: [3] },
+    ]));
+    if (!accepted.ok) throw new Error(accepted.problem);
+    const [edit] = accepted.result.patch.edits;
+    expect(edit?.support).toEqual(["a", "b", "c", "d"]);
+    expect(edit?.bullets?.map((b) => b.support)).toEqual([["a", "b", "c"], ["d"]]);
+
+    // Without per-bullet support the one-off would ride on its neighbour's support of 4.
+    const placed = placeEdits(accepted.result.patch, { base, totalTrajectories: 4, minSupport: 2 });
+    expect(placed.patch.edits).toHaveLength(1);
+    expect(addedText(placed.patch.edits[0] as Edit)).toBe("- Check the balance before paying.");
+    expect(placed.patch.edits[0]?.support).toEqual(["a", "b", "c"]);
+    expect(placed.dropped.map((d) => d.reason)).toEqual([expect.stringMatching(/bullet "Ask for the booking id of flight 123\.": support 1 is below the minimum of 2/)]);
+    const applied = applyPatch(base, placed.patch);
+    expect(applied.provenance).toEqual([expect.objectContaining({ excerpt: "Check the balance before paying.", support: ["a", "b", "c"] })]);
+  });
+
+  it("carries an input's per-bullet support into the next level, and shows it to the merger", () => {
+    const first = acceptMergeReply(inputs, merged([{ opening: "Check the balance", sources: [1, 2] }, { opening: "Ask for", sources: [3] }]));
+    if (!first.ok) throw new Error(first.problem);
+    const carried = first.result.patch.edits[0] as Edit;
+    expect(renderMergeInputs([carried])).toMatch(/bullet "Ask for the booking id of flight 123\.": support 1/);
+    const other = append("- Ask for the booking id of flight 123.", ["e"]);
+    const next = acceptMergeReply([carried, other], MergeReplySchema.parse({
+      edits: [{ sources: [1, 2], edit: { op: "append_to_section", file: "SKILL.md", section: "Rules", content: list } }],
+    }));
+    if (!next.ok) throw new Error(next.problem);
+    // Not named by the merger: each bullet takes its support from the sources' matching bullets.
+    expect(next.result.patch.edits[0]?.bullets?.map((b) => b.support)).toEqual([["a", "b", "c"], ["d", "e"]]);
+  });
+
+  it("refuses bullets that are not in the content or cite inputs outside the edit's sources", () => {
+    expect(acceptMergeReply(inputs, merged([{ opening: "Never mentioned", sources: [1] }]))).toMatchObject({ ok: false, problem: expect.stringMatching(/no bullet of its content starts with "Never mentioned"/) });
+    const outside = MergeReplySchema.parse({
+      edits: [{ sources: [1], edit: { op: "append_to_section", file: "SKILL.md", section: "Rules", content: list }, bullets: [{ opening: "Ask for", sources: [3] }] }],
+    });
+    expect(acceptMergeReply(inputs, outside)).toMatchObject({ ok: false, problem: expect.stringMatching(/cites 3, which the edit's sources do not include/) });
   });
 });
 
