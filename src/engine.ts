@@ -1,3 +1,4 @@
+import { versionChecks, type VersionChecks } from "./evolution/checks-summary.js";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ingestCanonical, ingestRaw, type IngestResult } from "./trajectory/ingest.js";
@@ -454,7 +455,7 @@ export class Engine {
     skill: string,
     version: number,
     options: { to?: string; export?: boolean; acceptFlagged?: boolean; dryRun?: boolean } = {},
-  ): Promise<{ meta: SkillVersionMeta; exportedTo: string | null; exportReport: ExportReport | null; previous: number | null }> {
+  ): Promise<{ meta: SkillVersionMeta; exportedTo: string | null; exportReport: ExportReport | null; previous: number | null; checks: VersionChecks }> {
     checkSkillName(skill);
     const found = await this.store.getSkillVersion(skill, version);
     if (!found) throw new SkillNotFoundError(skill, version);
@@ -476,10 +477,12 @@ export class Engine {
     const exportReport = options.export === false ? null : await this.exportSkill(skill, { version, to: options.to, dryRun: options.dryRun });
     const exportedTo = exportReport?.path ?? null;
     const previous = await this.store.getActiveVersion(skill);
-    if (options.dryRun) return { meta: found.meta, exportedTo, exportReport, previous };
+    // What the draft's checks said (held-out coverage, review, audit) goes with the answer.
+    const checks = versionChecks(found.meta);
+    if (options.dryRun) return { meta: found.meta, exportedTo, exportReport, previous, checks };
     const meta = previous === version ? found.meta : await this.store.setVersionStatus(skill, version, "active");
     if (previous !== version) this.activeVersionChanged(skill);
-    return { meta, exportedTo, exportReport, previous };
+    return { meta, exportedTo, exportReport, previous, checks };
   }
 
   /** Put the previously active version back (the current one is retired); nothing is deleted. */

@@ -13,10 +13,11 @@ import { contentHash } from "../skill/content-hash.js";
 import { riskyAdditions } from "../consolidation/guards.js";
 import { auditDraft, describeAudit } from "../consolidation/audit.js";
 import { describeReview, reviewDraft } from "../review/review.js";
+import { checkHoldout, DEFAULT_HOLDOUT_SHARE, describeHoldout, selectHoldout } from "../holdout/coverage.js";
 import { validateSkill } from "../skill/validate.js";
 import { findSharedContext, renderSharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
-import type { ProvenanceEntry, ReviewReport, SkillFolder, ValidationReport } from "../skill/types.js";
+import type { HoldoutReport, ProvenanceEntry, ReviewReport, SkillFolder, ValidationReport } from "../skill/types.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
 import { InvalidInputError, ModelError } from "../util/errors.js";
@@ -24,6 +25,7 @@ import { resolveBase, type BaseVersion } from "./base.js";
 import {
   DEFAULT_MIN_SUPPORT,
   expectedFor,
+  failedRunIds,
   outcomesOf,
   patchesFor,
   runConfig,
@@ -36,6 +38,7 @@ import { ProgressPlan } from "./progress.js";
 import { chooseProvider, modelFor, type ProviderContext } from "./providers.js";
 import { isTerminal, newRunId, pidAlive, type RunHandle, type RunTracker } from "./runs.js";
 import { WorkQueue, type WorkSummary } from "./work-queue.js";
+import { DraftChecks } from "./draft-checks.js";
 
 export const DEFAULT_CONCURRENCY = 8;
 /** Diagnoses kept per provenance entry: enough to see why a rule exists. */
@@ -67,6 +70,8 @@ export interface ProposeInput {
   agentic?: boolean;
   /** Set when an evolve run proposes: agent-mode work is then that run's. */
   runId?: string;
+  /** Share of the failed runs kept out to check the draft on (default 0.2 with at least 10 failures; 0: none). */
+  holdout?: number;
 }
 
 export interface ProposeResult {
@@ -129,9 +134,11 @@ export interface ConsolidateOutput {
  */
 export class Evolution {
   readonly work: WorkQueue;
+  private readonly checks: DraftChecks;
 
   constructor(private readonly deps: EvolutionDeps) {
     this.work = new WorkQueue(deps.store);
+    this.checks = new DraftChecks(deps.store);
   }
 
   private providerContext(ctx: CallContext): ProviderContext {
@@ -296,11 +303,12 @@ export class Evolution {
     if (provider === "agent") {
       // The work queue derives the merge groups from the same guarded patches consolidate() starts from.
       const work = await this.work.summary({ runId: handle.id });
-      if (work.stage !== "ready") {
+      if (work.stage === "merge") {
         await handle.progress(plan.merged(work.level ?? 1, work.done), `agent mode: ${work.pending} merge(s) of level ${work.level}/${work.levels} to do`);
         await handle.stage("merging", `agent mode: ${work.pending} merge(s) of level ${work.level}/${work.levels} to do`);
         return finish({ ...empty, status: "needs-work", levels: work.levels ?? 0, work });
       }
+      if (work.stage !== "ready") return this.awaitChecks(handle, work, finish, empty);
     }
     const outcomes = await outcomesOf(store, skill);
     const known = [...outcomes.values()].filter((o) => o !== null).length;
@@ -328,10 +336,23 @@ export class Evolution {
     let usage = addUsage(handle.run.usage, result.usage);
     handle.usage(usage);
     await store.writeRunArtifact(handle.id, "final-patch", result.patch);
-    // A model (the server's or the client's) reviews the draft before it is stored; the heuristic does not.
+    // A model (the server's or the client's) or the calling agent reviews the draft before it is stored; the heuristic does not.
     let folder = result.folder;
     let review: ReviewReport | undefined;
-    if (model && !sameFolder(result.folder, base.folder)) {
+    let holdout: HoldoutReport | undefined;
+    if (provider === "agent" && !sameFolder(result.folder, base.folder)) {
+      // Agent mode: the review and the held-out checks are work items; the run waits until they are in.
+      await this.checks.saveDraft(handle.id, result.folder);
+      const reviewed = await this.checks.reviewed(handle.id, result.folder);
+      const heldOut = config.heldOut ?? [];
+      const report = reviewed && heldOut.length > 0 ? await this.checks.holdoutReport(handle.id, reviewed.folder, heldOut) : null;
+      if (!reviewed || (heldOut.length > 0 && !report)) {
+        return this.awaitChecks(handle, await this.work.summary({ runId: handle.id }), finish, { ...empty, levels: result.levels });
+      }
+      folder = reviewed.folder;
+      review = reviewed.report;
+      holdout = report ?? undefined;
+    } else if (model && !sameFolder(result.folder, base.folder)) {
       await handle.stage("applying", "reviewing the draft");
       const shared = findSharedContext(await trajectoriesFor(store, skill, config.trajectoryIds));
       const reviewed = await reviewDraft({
@@ -346,6 +367,23 @@ export class Evolution {
       folder = reviewed.folder;
       review = reviewed.report;
       usage = addUsage(usage, reviewed.usage);
+      handle.usage(usage);
+    }
+    // Held-out failures are checked against base and draft: a model judges, the heuristic matches error texts.
+    if (provider !== "agent" && config.heldOut && config.heldOut.length > 0 && !sameFolder(folder, base.folder)) {
+      await handle.stage("applying", `checking ${config.heldOut.length} held-out failure(s) against base and draft`);
+      const heldOut = await trajectoriesFor(store, skill, config.heldOut);
+      const checked = await checkHoldout({
+        base: base.folder,
+        draft: folder,
+        trajectories: heldOut,
+        shared: findSharedContext(await trajectoriesFor(store, skill, config.trajectoryIds)),
+        model: provider === "heuristic" ? undefined : model,
+        concurrency: input.concurrency ?? this.deps.concurrency,
+        signal: handle.signal,
+      });
+      holdout = checked.report;
+      usage = addUsage(usage, checked.usage);
       handle.usage(usage);
     }
     await handle.stage("applying", "storing the new version");
@@ -377,6 +415,7 @@ export class Evolution {
     const changelog = [
       ...result.changelog,
       ...(review ? [describeReview(review)] : []),
+      ...(holdout ? [describeHoldout(holdout)] : []),
       ...(audited ? [audited] : []),
       ...(flags.length === 0
         ? []
@@ -397,6 +436,7 @@ export class Evolution {
         provenance,
         audit,
         review,
+        holdout,
         validation,
         usage,
         dropped: [
@@ -409,6 +449,18 @@ export class Evolution {
     });
     await handle.finish({ resultVersion: meta.version });
     return finish({ ...out, status: "draft", version: meta.version, diff, changelog });
+  }
+
+  /** Agent mode: the draft waits for its review or held-out checks, listed by the work queue. */
+  private async awaitChecks(
+    handle: RunHandle,
+    work: WorkSummary,
+    finish: (out: ConsolidateOutput) => Promise<ConsolidateOutput>,
+    empty: ConsolidateOutput,
+  ): Promise<ConsolidateOutput> {
+    const what = work.stage === "review" ? "review of the draft" : `${work.pending} held-out check(s)`;
+    await handle.stage("applying", `agent mode: ${what} to do`);
+    return finish({ ...empty, status: "needs-work", work });
   }
 
   private async supportingRuns(provenance: ProvenanceEntry[]): Promise<Map<string, Trajectory>> {
@@ -451,8 +503,14 @@ export class Evolution {
     } else {
       // Resolve (and, in create mode, create) the base before the run starts, so the run records it.
       const base = await resolveBase(store, input.skill, input.baseVersion, input.purpose);
+      // A share of the failures is kept out of the analyses, to check the draft on runs it was not made from.
+      const { pool, failed } = await failedRunIds(store, input.skill, input.trajectoryIds);
+      const heldOut = selectHoldout(failed, input.holdout ?? DEFAULT_HOLDOUT_SHARE);
+      const kept = new Set(heldOut);
+      args = heldOut.length > 0 ? { ...input, trajectoryIds: pool.filter((id) => !kept.has(id)) } : input;
       run = newRun("evolve", input.skill, {
-        ...stripUndefined({ ...input }),
+        ...stripUndefined({ ...args }),
+        ...(heldOut.length > 0 ? { heldOut } : {}),
         baseVersion: base.version,
         fanIn: input.fanIn ?? DEFAULT_FAN_IN,
         minSupport: input.minSupport ?? DEFAULT_MIN_SUPPORT,

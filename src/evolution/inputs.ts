@@ -17,6 +17,18 @@ import type { BaseVersion } from "./base.js";
 
 export const DEFAULT_MIN_SUPPORT = 2;
 
+/** The failed runs among the given runs (or every run of the skill), from the index: what a held-out share is drawn from. */
+export async function failedRunIds(store: Store, skill: string, ids?: string[]): Promise<{ pool: string[]; failed: string[] }> {
+  const rows = await store.listTrajectories({ skill });
+  if (ids && ids.length > 0) {
+    // The ids as given (an unknown one is refused later, with its own message).
+    const wanted = new Set(ids);
+    return { pool: [...wanted], failed: rows.filter((r) => wanted.has(r.id) && effectiveSuccess(r) === false).map((r) => r.id) };
+  }
+  const pool = latestPerSession(rows);
+  return { pool: pool.map((r) => r.id), failed: pool.filter((r) => effectiveSuccess(r) === false).map((r) => r.id) };
+}
+
 /**
  * The given runs, or every run of the skill (one per hooked session), as evolution sees them:
  * a judge's decided verdict stands in for an outcome nobody recorded.
@@ -130,6 +142,8 @@ export interface RunConfig {
   minSupport: number;
   provider?: ProviderName;
   trajectoryIds?: string[];
+  /** Failed runs kept out of the analyses, to check the draft on (evolve runs). */
+  heldOut?: string[];
 }
 
 /** A run's stored config, read defensively (older runs may lack fields). */
@@ -141,5 +155,6 @@ export function runConfig(run: Run): RunConfig {
     minSupport: typeof c.minSupport === "number" ? c.minSupport : DEFAULT_MIN_SUPPORT,
     provider: typeof c.provider === "string" ? (c.provider as ProviderName) : undefined,
     trajectoryIds: Array.isArray(c.trajectoryIds) ? c.trajectoryIds.filter((id): id is string => typeof id === "string") : undefined,
+    heldOut: Array.isArray(c.heldOut) ? c.heldOut.filter((id): id is string => typeof id === "string") : undefined,
   };
 }

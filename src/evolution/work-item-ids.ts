@@ -10,17 +10,22 @@ import { InvalidInputError } from "../util/errors.js";
  *   analysis:<skill>:<version>:<trajectoryId>      an analysis against a base version
  *   analysis:<runId>:<trajectoryId>                the same, for an evolve run
  *   merge:<runId>:<level>:<index>:<inputHash12>    one merge of a run's tree
+ *   review:<runId>:<draftHash12>                   the review of a run's draft
+ *   holdout:<runId>:<trajectoryId>:<base|draft>    one held-out failure checked against one version
  *   brief:<skill>:<version>:<kind>                 what every item of a stage shares
  *   brief:<runId>:<kind>
  */
 
 export type WorkScope = { runId: string } | { skill: string; version: number };
-export type BriefKind = "judge" | "error-analyst" | "success-analyst" | "merger";
+export type BriefKind = "judge" | "error-analyst" | "success-analyst" | "merger" | "reviewer" | "coverage-base" | "coverage-draft";
+const BRIEF_KINDS = "judge|error-analyst|success-analyst|merger|reviewer|coverage-base|coverage-draft";
 
 export type ParsedWorkItemId =
   | { kind: "judge"; scope: WorkScope; trajectoryId: string }
   | { kind: "analysis"; scope: WorkScope; trajectoryId: string }
   | { kind: "merge"; runId: string; level: number; index: number; inputHash: string }
+  | { kind: "review"; runId: string; draftHash: string }
+  | { kind: "holdout"; runId: string; trajectoryId: string; version: "base" | "draft" }
   | { kind: "brief"; scope: WorkScope; brief: BriefKind };
 
 const SKILL = "[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?";
@@ -43,6 +48,14 @@ export function mergeWorkItemId(runId: string, level: number, index: number, inp
   return `merge:${runId}:${level}:${index}:${inputHash.slice(0, 12)}`;
 }
 
+export function reviewWorkItemId(runId: string, draftHash: string): string {
+  return `review:${runId}:${draftHash.slice(0, 12)}`;
+}
+
+export function holdoutWorkItemId(runId: string, trajectoryId: string, version: "base" | "draft"): string {
+  return `holdout:${runId}:${trajectoryId}:${version}`;
+}
+
 export function briefId(scope: WorkScope, kind: BriefKind): string {
   return `brief:${scopePrefix(scope)}:${kind}`;
 }
@@ -57,11 +70,16 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => ParsedWorkItemId][] = [
     new RegExp(`^merge:(${RUN}):(\\d{1,3}):(\\d{1,6}):([0-9a-f]{12})$`),
     (m) => ({ kind: "merge", runId: m[1]!, level: Number(m[2]), index: Number(m[3]), inputHash: m[4]! }),
   ],
+  [new RegExp(`^review:(${RUN}):([0-9a-f]{12})$`), (m) => ({ kind: "review", runId: m[1]!, draftHash: m[2]! })],
   [
-    new RegExp(`^brief:(${SKILL}):(\\d{1,9}):(judge|error-analyst|success-analyst|merger)$`),
+    new RegExp(`^holdout:(${RUN}):(${TRAJECTORY}):(base|draft)$`),
+    (m) => ({ kind: "holdout", runId: m[1]!, trajectoryId: m[2]!, version: m[3] as "base" | "draft" }),
+  ],
+  [
+    new RegExp(`^brief:(${SKILL}):(\\d{1,9}):(${BRIEF_KINDS})$`),
     (m) => ({ kind: "brief", scope: { skill: m[1]!, version: Number(m[2]) }, brief: m[3] as BriefKind }),
   ],
-  [new RegExp(`^brief:(${RUN}):(judge|error-analyst|success-analyst|merger)$`), (m) => ({ kind: "brief", scope: { runId: m[1]! }, brief: m[2] as BriefKind })],
+  [new RegExp(`^brief:(${RUN}):(${BRIEF_KINDS})$`), (m) => ({ kind: "brief", scope: { runId: m[1]! }, brief: m[2] as BriefKind })],
 ];
 
 export function parseWorkItemId(id: string): ParsedWorkItemId {

@@ -16,6 +16,7 @@ import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, TrajectoryNotFoundError, errorMessage } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
 import { resolveBase, type BaseVersion } from "./base.js";
+import { DraftChecks, type CheckContext } from "./draft-checks.js";
 import { guardedPatchesFor, outcomesOf, runConfig, storedTrajectoriesFor, trajectoriesFor, type RunConfig } from "./inputs.js";
 import {
   analysisWorkItemId,
@@ -47,8 +48,8 @@ export const MAX_PAGE_SIZE = 80;
 const PAGE_CHAR_BUDGET = 15_000;
 
 export const WorkStageSchema = z
-  .enum(["judging", "analysis", "merge", "ready"])
-  .describe("judging | analysis | merge: items are pending; ready: nothing is pending, continue the run");
+  .enum(["judging", "analysis", "merge", "review", "holdout", "ready"])
+  .describe("judging | analysis | merge | review | holdout: items are pending; ready: nothing is pending, continue the run");
 
 export const WorkSummarySchema = z.object({
   stage: WorkStageSchema,
@@ -87,10 +88,12 @@ export type WorkBrief = z.infer<typeof WorkBriefSchema>;
 
 export const WorkItemViewSchema = z.object({
   workItemId: z.string(),
-  kind: z.enum(["judge", "analysis", "merge"]),
+  kind: z.enum(["judge", "analysis", "merge", "review", "holdout"]),
   briefId: z.string(),
   about: z.string(),
-  input: z.string().describe("The run to judge or analyse (steps as #N), or the numbered edits to merge"),
+  input: z
+    .string()
+    .describe("The run to judge, analyse or check (steps as #N), the numbered edits to merge, or the draft to review"),
   brief: WorkBriefSchema.nullable().describe("The brief, when asked for with includeBrief"),
   steps: z.array(z.object({ id: z.number(), text: z.string() })).describe("Steps asked for in full (a run's long steps are shortened in `input`)"),
 });
@@ -136,7 +139,11 @@ export class WorkQueue {
   /** Shared context per set of runs: every item and brief of a scope needs it, and it needs all the runs. */
   private readonly sharedCache = new Map<string, SharedContext>();
 
-  constructor(private readonly store: Store) {}
+  private readonly checks: DraftChecks;
+
+  constructor(private readonly store: Store) {
+    this.checks = new DraftChecks(store);
+  }
 
   // ── listing ───────────────────────────────────────────────────────────────
 
@@ -288,7 +295,19 @@ export class WorkQueue {
     const patches = await guardedPatchesFor(this.store, r.skill, r.base, { trajectoryIds: (r.config as RunConfig).trajectoryIds, provider: "agent" });
     const next = await nextMergeWork({ patches, fanIn: config.fanIn, checkpoints: runArtifactCheckpoints(this.store, run.id) });
     if (next.done) {
-      return { stage: "ready", level: null, levels: null, done: 0, pending: 0, total: 0, unknownOutcome, pending_: [], briefIds: [] };
+      // Merged: the draft's review and held-out checks (once the run has built the draft).
+      const checks = await this.checks.state(checkContext(r));
+      return {
+        stage: checks.stage,
+        level: null,
+        levels: null,
+        done: checks.done,
+        pending: checks.pending.length,
+        total: checks.total,
+        unknownOutcome,
+        pending_: checks.pending,
+        briefIds: [...new Set(checks.pending.map((p) => p.briefId))].sort(),
+      };
     }
     const brief = briefId(r.scope, "merger");
     const pending = next.pending.map(({ index, group }) => ({
@@ -354,6 +373,18 @@ export class WorkQueue {
         steps: fullSteps(trajectory),
       };
     }
+    if (parsed.kind === "review" || parsed.kind === "holdout") {
+      const r = await this.resolveScope({ runId: parsed.runId });
+      const ctx = checkContext(r);
+      if (parsed.kind === "review") {
+        const id = briefId(r.scope, "reviewer");
+        const view = await this.checks.reviewItem(ctx, parsed.draftHash);
+        return { workItemId, kind: "review", briefId: id, ...view, brief: options.includeBrief ? await this.brief(id) : null, steps: [] };
+      }
+      const id = briefId(r.scope, parsed.version === "base" ? "coverage-base" : "coverage-draft");
+      const { trajectory, ...view } = await this.checks.holdoutItem(ctx, parsed.trajectoryId, parsed.version);
+      return { workItemId, kind: "holdout", briefId: id, ...view, brief: options.includeBrief ? await this.brief(id) : null, steps: fullSteps(trajectory) };
+    }
     const { group, level, levels, r } = await this.pendingMerge(parsed);
     const id = briefId(r.scope, "merger");
     return {
@@ -373,6 +404,10 @@ export class WorkQueue {
     const r = await this.resolveScope(parsed.scope);
     if (parsed.brief === "judge") return { briefId: id, instructions: judgePrompt(), responseSchema: toJsonSchema(JudgeReplySchema) };
     if (parsed.brief === "merger") return { briefId: id, ...mergeBrief(r.base.folder) };
+    if (parsed.brief === "reviewer" || parsed.brief === "coverage-base" || parsed.brief === "coverage-draft") {
+      if (!r.run) throw new InvalidInputError(`"${id}" belongs to an evolve run: its id starts with the run id.`);
+      return { briefId: id, ...(await this.checks.brief(checkContext(r), parsed.brief)) };
+    }
     const analyst = parsed.brief === "error-analyst" ? "error" : "success";
     const { analyst: _kind, ...brief } = analysisBrief(analyst, r.base.folder, await this.sharedContext(r));
     return { briefId: id, ...brief };
@@ -441,6 +476,11 @@ export class WorkQueue {
           target ??= "runId" in parsed.scope ? { runId: parsed.scope.runId } : { skill: parsed.scope.skill, baseVersion: parsed.scope.version };
           if (parsed.kind === "judge") await this.acceptJudgment(r.workItemId, parsed.scope, parsed.trajectoryId, r.result);
           else await this.acceptAnalysis(r.workItemId, parsed.scope, parsed.trajectoryId, r.result);
+        } else if (parsed.kind === "review" || parsed.kind === "holdout") {
+          target ??= { runId: parsed.runId };
+          const ctx = checkContext(await this.resolveScope({ runId: parsed.runId }));
+          if (parsed.kind === "review") await this.checks.acceptReview(ctx, r.workItemId, parsed.draftHash, r.result);
+          else await this.checks.acceptCoverage(ctx, r.workItemId, parsed.trajectoryId, parsed.version, r.result);
         } else {
           target ??= { runId: parsed.runId };
           await this.acceptMerge(r.workItemId, parsed, r.result);
@@ -498,6 +538,11 @@ export class WorkQueue {
 }
 
 // ── descriptors and cursors ─────────────────────────────────────────────────
+
+function checkContext(r: Resolved): CheckContext {
+  if (!r.run || !r.config) throw new InvalidInputError("Draft checks belong to an evolve or consolidate run; pass its runId.");
+  return { runId: r.run.id, skill: r.skill, base: r.base, config: r.config };
+}
 
 function describeRun(t: Trajectory): string {
   const outcome = t.outcome.success === false ? "failed" : t.outcome.success === true ? "succeeded" : "unlabelled";

@@ -83,6 +83,37 @@ export const ReviewReportSchema = z.object({
 });
 export type ReviewReport = z.infer<typeof ReviewReportSchema>;
 
+/** One held-out failure checked against one version (holdout/coverage.ts). */
+export const CoverageCheckSchema = z.object({
+  verdict: z.enum(["yes", "partly", "no", "not-agent", "unknown"]),
+  cause: z.string(),
+  rule: z.string().describe("The rule that addresses the cause, quoted from the version; empty when none"),
+  file: z.string(),
+});
+export type CoverageCheck = z.infer<typeof CoverageCheckSchema>;
+
+export const CoverageCountsSchema = z.object({
+  yes: z.number(),
+  partly: z.number(),
+  no: z.number(),
+  notAgent: z.number(),
+  unknown: z.number(),
+});
+export type CoverageCounts = z.infer<typeof CoverageCountsSchema>;
+
+/**
+ * The held-out check: failed runs kept out of the evolve, and for each whether a rule of the
+ * base and of the draft addresses its cause. Base and draft side by side say what the draft adds.
+ */
+export const HoldoutReportSchema = z.object({
+  judge: z.string().describe("Who checked: the provider, or the heuristic's error-text match"),
+  runs: z.array(z.object({ trajectoryId: z.string(), base: CoverageCheckSchema, draft: CoverageCheckSchema })),
+  base: CoverageCountsSchema,
+  draft: CoverageCountsSchema,
+  failed: z.array(z.object({ trajectoryId: z.string(), version: z.enum(["base", "draft"]), error: z.string() })),
+});
+export type HoldoutReport = z.infer<typeof HoldoutReportSchema>;
+
 export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
   diff: z.string().default(""),
   provenance: z.array(ProvenanceEntrySchema).default([]),
@@ -100,6 +131,8 @@ export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
   audit: DraftAuditSchema.optional(),
   /** The review before storing (model or sampling runs); absent when none was made. */
   review: ReviewReportSchema.optional(),
+  /** The held-out check of base and draft (evolve runs with held-out failures). */
+  holdout: HoldoutReportSchema.optional(),
 });
 export type SkillVersionDetail = z.infer<typeof SkillVersionDetailSchema>;
 /** What a caller gives when storing a version: fields with defaults may be left out. */

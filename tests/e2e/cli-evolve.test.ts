@@ -182,12 +182,17 @@ describe("trace2skill evolve with a model (scripted fake OpenAI server)", () => 
     const res = await cli(["evolve", "--skill", "airline-support", "--fan-in", "5"], home, model);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^New draft: airline-support v2 \(from v1\)/m);
-    expect(res.stdout).toMatch(/^Merge: 100 patch\(es\), 3 level\(s\)/m);
+    // A fifth of the 69 failures (14) is held out: 86 runs are analysed.
+    expect(res.stdout).toMatch(/^Merge: 86 patch\(es\), 3 level\(s\)/m);
     const calls = Number(/^Model usage: (\d+) call\(s\)/m.exec(res.stdout)?.[1]);
     const kinds = fake.calls.bodies.map((b) => b.response_format?.json_schema?.name);
-    expect(kinds.filter((k) => k === "analysis")).toHaveLength(100);
-    // 100 patches in groups of 5: 20 + 4 + 1 merges
-    expect(kinds.filter((k) => k === "merge")).toHaveLength(25);
+    expect(kinds.filter((k) => k === "analysis")).toHaveLength(86);
+    // 86 patches in groups of 5: 17 merges (the 18th group has one patch: nothing to merge) + 4 + 1
+    expect(kinds.filter((k) => k === "merge")).toHaveLength(22);
+    // One review of the draft; each held-out failure read against the base and the draft.
+    expect(kinds.filter((k) => k === "review")).toHaveLength(1);
+    expect(kinds.filter((k) => k === "coverage")).toHaveLength(28);
+    expect(res.stdout).toMatch(/Held-out check \(14 failed run\(s\) kept out of the evolve, judged by openai-compatible\): base \d+ addressed/);
     expect(calls).toBe(fake.calls.count);
     expect(fake.calls.maxInFlight).toBeLessThanOrEqual(8);
     await expectValidSkill(printedFolder(res.stdout));

@@ -58,23 +58,38 @@ describe("agent mode for a client that reads only structuredContent (100 fixture
     for (const d of detail.provenance.flatMap((p) => p.diagnoses ?? [])) expect(d.rootCause.length).toBeGreaterThan(10);
     // The draft's record carries the over-fitting audit.
     expect(detail.audit).toMatchObject({ singleRunLiterals: expect.any(Array), singleSupport: expect.any(Array), thinChanges: expect.any(Array) });
-    expect(await engine.store.listAnalyses({ skill: SKILL })).toHaveLength(100);
+    // The draft was reviewed by the agent, and checked on the failures held out of the evolve (a fifth of them: 14).
+    expect(detail.review).toMatchObject({ reviewer: "agent", error: null });
+    const heldOut = detail.holdout;
+    expect(heldOut?.judge).toBe("agent");
+    expect(heldOut?.runs).toHaveLength(14);
+    const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    expect(total(heldOut?.base ?? {})).toBe(14);
+    expect(total(heldOut?.draft ?? {})).toBe(14);
+    expect(detail.changelog.join("\n")).toMatch(/Held-out check \(14 failed run\(s\) kept out of the evolve, judged by agent\)/);
+    // Held-out runs were never analysed: the draft was not made from them.
+    const analyses = await engine.store.listAnalyses({ skill: SKILL });
+    expect(analyses).toHaveLength(86);
+    const analysed = new Set(analyses.flatMap((a) => a.trajectoryIds));
+    expect(heldOut?.runs.some((r) => analysed.has(r.trajectoryId))).toBe(false);
   });
 
   it("lists every pending item of each stage at once, with counts, analyses first and then each merge level", () => {
     const pending = agent.listings.filter((l) => l.stage !== "ready");
     const stages = pending.map((l) => `${l.stage}${l.level ? `:${l.level}` : ""} ${l.pending}/${l.total}`);
-    // 100 analyses (two pages), then the merge tree of fan-in 5: 20, 4 and 1 merges — each a single fan-out.
-    expect(stages).toEqual(["analysis 100/100", "merge:1 20/20", "merge:2 4/4", "merge:3 1/1"]);
+    // 86 analyses (two pages; a fifth of the failures, 14, are held out), then the merge tree of fan-in 5:
+    // 18 groups (the last, of one patch, needs no merge), 4 and 1; then one review of the draft and
+    // the 14 held-out failures against base and draft — each stage a single fan-out.
+    expect(stages).toEqual(["analysis 86/86", "merge:1 17/18", "merge:2 4/4", "merge:3 1/1", "review 1/1", "holdout 28/28"]);
     // A page holds up to 50 items and stops short of ~15,000 characters.
     expect(pending[0]?.items.length).toBeGreaterThanOrEqual(45);
     expect(pending[0]?.nextCursor).toBeTruthy();
     const analysisPages = agent.answers.filter((a) => a.tool === "list_work_items" && (a.structured.stage as string) === "analysis");
     const listedIds = new Set(analysisPages.flatMap((a) => (a.structured.items as { workItemId: string }[]).map((i) => i.workItemId)));
-    expect(listedIds.size).toBe(100);
+    expect(listedIds.size).toBe(86);
     // Each item was read once and submitted once: one subagent per item.
-    expect(agent.answers.filter((a) => a.tool === "get_work_item")).toHaveLength(100 + 20 + 4 + 1);
-    expect(agent.answers.filter((a) => a.tool === "submit_lessons")).toHaveLength(100 + 20 + 4 + 1);
+    expect(agent.answers.filter((a) => a.tool === "get_work_item")).toHaveLength(86 + 17 + 4 + 1 + 1 + 28);
+    expect(agent.answers.filter((a) => a.tool === "submit_lessons")).toHaveLength(86 + 17 + 4 + 1 + 1 + 28);
   });
 
   it("keeps every answer under 25k tokens and every listing under 20,000 characters", () => {
@@ -125,6 +140,10 @@ describe("agent mode for a client that reads only structuredContent (100 fixture
 
     const promoted = await agent.call("promote_skill_version", { skill: SKILL, version: 2 });
     expect(promoted).toMatchObject({ version: 2, status: "active" });
+    // Promote shows the draft's checks: held-out coverage of base and draft side by side, review, audit.
+    const checks = (promoted as { checks: { holdout: { runs: number; base: object; draft: object } | null; summary: string[] } }).checks;
+    expect(checks.holdout).toMatchObject({ judge: "agent", runs: 14, base: expect.any(Object), draft: expect.any(Object) });
+    expect(checks.summary.join("\n")).toMatch(/Held-out check[\s\S]*Review \(agent\)/);
     await expect.poll(() => updated).toContain(`skill://${SKILL}/SKILL.md`);
     const got = await client.request({ method: "skills/get", params: { uri: `skill://${SKILL}/SKILL.md` } }, LooseResult);
     const skillMd = await readFile(path.join(draft.versionPath, "SKILL.md"));

@@ -141,7 +141,7 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
   it("evolves a draft through a merge tree of 3 levels, reporting progress", async () => {
     fake.script(scriptedResponder());
     const callsBefore = fake.calls.count;
-    const { result, progress } = await callWithProgress(client, "evolve_skill", { skill: SKILL, fanIn: 5, waitSeconds: 55 });
+    const { result, progress } = await callWithProgress(client, "evolve_skill", { skill: SKILL, fanIn: 5, holdout: 0, waitSeconds: 55 });
     expect(result.isError, textOf(result)).toBeFalsy();
     draft = await untilFinished(client, result);
     expect(draft.stage, draft.errors.join("\n")).toBe("done");

@@ -113,7 +113,7 @@ describe("trace2skill evolve --resume after SIGKILL", () => {
     const engine = await seededEngine();
     fake = await startFakeOpenAI({ responder: scriptedResponder({ latencyMs: 150 }) });
 
-    const first = startWithModel(["evolve", "--skill", SKILL, "--fan-in", String(FAN_IN)], engine.dataDir, fake);
+    const first = startWithModel(["evolve", "--skill", SKILL, "--fan-in", String(FAN_IN), "--holdout", "0"], engine.dataDir, fake);
     running = first.child;
     await until("a quarter of the analyses", async () => (await engine.store.listAnalyses({ skill: SKILL })).length >= RUNS / 4);
     const run = await killAndCheckInterrupted(first.child, first.done, engine, fake);
@@ -158,7 +158,7 @@ describe("trace2skill evolve --resume after SIGKILL", () => {
       },
     });
 
-    const first = startWithModel(["evolve", "--skill", SKILL, "--fan-in", String(FAN_IN)], engine.dataDir, fake);
+    const first = startWithModel(["evolve", "--skill", SKILL, "--fan-in", String(FAN_IN), "--holdout", "0"], engine.dataDir, fake);
     running = first.child;
     const checkpointed = async (): Promise<number[]> => {
       const [run] = await engine.store.listRuns({ skill: SKILL });

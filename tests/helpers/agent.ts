@@ -3,7 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { callTool, textOf } from "./mcp.js";
 import { fillFromSchema } from "./schema-fill.js";
-import { scriptedAnalysis, scriptedMerge } from "./scripted-model.js";
+import { scriptedAnalysis, scriptedCoverage, scriptedMerge, scriptedReview } from "./scripted-model.js";
 
 /**
  * A test agent (also used by bench/agent-mode-answers.ts) for agent mode that behaves like Claude Code or VS Code: it reads ONLY a
@@ -26,7 +26,7 @@ export interface Brief {
 
 export interface WorkItemFull {
   workItemId: string;
-  kind: "judge" | "analysis" | "merge";
+  kind: "judge" | "analysis" | "merge" | "review" | "holdout";
   briefId: string;
   about: string;
   input: string;
@@ -65,7 +65,11 @@ export function answerFromSchema(item: WorkItemFull, tweak?: (draft: unknown, it
       ? scriptedMerge(item.input)
       : item.kind === "judge"
         ? scriptedVerdict(item.input)
-        : scriptedAnalysis(item.brief.instructions, item.input);
+        : item.kind === "review"
+          ? scriptedReview(item.input)
+          : item.kind === "holdout"
+            ? scriptedCoverage(item.brief.instructions, item.input)
+            : scriptedAnalysis(item.brief.instructions, item.input);
   const draft = tweak ? tweak(idea, item) : idea;
   const result = fillFromSchema(item.brief.responseSchema, draft);
   const check = validator.getValidator(item.brief.responseSchema as never)(result);

@@ -246,6 +246,40 @@ export function scriptedReview(user: string): { findings: { kind: string; file: 
   };
 }
 
+// ---------------------------------------------------------------- the held-out judge
+
+/**
+ * The coverage judge: a rule of the skill addresses a held-out failure when it quotes an error
+ * text (the heuristic's placeholders <n>, <id>, <value>, <date>, <time> match any value) that
+ * the run shows; it is then quoted back exactly. Anything else is "no".
+ */
+export function scriptedCoverage(system: string, user: string): { cause: string; verdict: string; rule: string; file: string } {
+  for (const block of system.matchAll(/<skill file="([^"]+)">\n([\s\S]*?)\n<\/skill>/g)) {
+    for (const line of (block[2] ?? "").split("\n")) {
+      for (const quoted of line.matchAll(/"(Error[^"]{5,160})"/g)) {
+        const text = (quoted[1] ?? "").replace(/…$/, "");
+        const pattern = text
+          .split(/<(?:n|id|value|date|time)>/)
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+          .join(".{1,40}?");
+        if (new RegExp(pattern).test(user)) {
+          return { cause: `The call failed with "${text.slice(0, 100)}".`, verdict: "yes", rule: line.replace(/^\s*[-*]\s+/, "").trim(), file: block[1] ?? "SKILL.md" };
+        }
+      }
+    }
+  }
+  // A scripted analyst's pitfall about a tool this run called addresses it, when the skill has it.
+  const run = readRun(user);
+  for (const rule of RULES) {
+    if (!rule.tools.some((tool) => run.calls.has(tool))) continue;
+    const text = rule.pitfall.replace(/^- /, "");
+    for (const block of system.matchAll(/<skill file="([^"]+)">\n([\s\S]*?)\n<\/skill>/g)) {
+      if ((block[2] ?? "").includes(text)) return { cause: `The run shows this pitfall: ${text}`, verdict: "yes", rule: text, file: block[1] ?? "SKILL.md" };
+    }
+  }
+  return { cause: "The agent did not do what the task asked.", verdict: "no", rule: "", file: "" };
+}
+
 // ---------------------------------------------------------------- the merger
 
 interface NumberedEdit {
@@ -377,6 +411,8 @@ function reply(body: ChatRequestBody): FakeReply {
       return { json: scriptedRepair(firstUser(body)) };
     case "review":
       return { json: scriptedReview(firstUser(body)) };
+    case "coverage":
+      return { json: scriptedCoverage(messageText(body, "system"), firstUser(body)) };
     default:
       return { status: 400, message: `scripted-model: no script for response_format "${String(name)}"` };
   }

@@ -18,6 +18,7 @@ const EVOLVE_OPTIONS = {
   "base-version": { type: "string" },
   "fan-in": { type: "string" },
   "min-support": { type: "string" },
+  holdout: { type: "string" },
   resume: { type: "string" },
 } as const;
 
@@ -25,6 +26,14 @@ export function parseProvider(value: string | undefined): ProviderName | undefin
   if (value === undefined) return undefined;
   if (!(PROVIDERS as readonly string[]).includes(value)) throw new UsageError(`--provider must be one of ${PROVIDERS.join(", ")} (got "${value}").`);
   return value as ProviderName;
+}
+
+/** --holdout: a share of the failed runs, 0 to 0.5. */
+export function parseShare(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 0.5) throw new UsageError(`--${name} must be a share between 0 and 0.5, e.g. 0.2 (got "${value}"); 0 holds nothing out.`);
+  return n;
 }
 
 export function parsePositive(name: string, value: string | undefined, min = 1): number | undefined {
@@ -134,6 +143,8 @@ Options:
   --base-version <n>     frozen base (default: the active version)
   --fan-in <n>           patches per merge (default 5)
   --min-support <n>      drop edits backed by fewer runs (default 2)
+  --holdout <share>      failed runs kept out of the analyses to check the draft on
+                         (default 0.2 when there are at least 10 failures; 0: none)
   --resume <run-id>      resume an interrupted run
 
 ${MODEL_HELP}
@@ -150,6 +161,7 @@ ${GLOBAL_HELP}`,
       baseVersion: parsePositive("base-version", values["base-version"]),
       fanIn: parsePositive("fan-in", values["fan-in"], 2),
       minSupport: parsePositive("min-support", values["min-support"]),
+      holdout: parseShare("holdout", values.holdout),
       resumeRunId: values.resume,
     };
     const engine = await openEngine(values);

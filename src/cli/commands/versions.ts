@@ -49,6 +49,7 @@ ${GLOBAL_HELP}`,
         : `${skill} v${result.meta.version} is active${changed ? ` (was v${result.previous})` : ""}; exported to ${result.exportedTo}`,
     );
     if (result.exportReport) printExportReport(result.exportReport);
+    for (const line of result.checks.summary) out.line(line);
     return 0;
   },
 };

@@ -243,6 +243,12 @@ export function registerEvolveSkillTool(server: McpServer, engine: Engine): void
       concurrency: z.number().int().min(1).max(64).optional().describe("Analyses and merges in flight at once (default 8)"),
       fanIn: FanIn,
       minSupport: MinSupport,
+      holdout: z
+        .number()
+        .min(0)
+        .max(0.5)
+        .optional()
+        .describe("Share of the failed runs kept out of the analyses to check the draft on (default 0.2 with at least 10 failures; 0: none)"),
       resumeRunId: RunId.optional().describe("Continue this run: after agent-mode work, or an interruption"),
       waitSeconds: WaitSeconds,
     },
@@ -261,6 +267,7 @@ export function registerEvolveSkillTool(server: McpServer, engine: Engine): void
             concurrency: args.concurrency,
             fanIn: args.fanIn,
             minSupport: args.minSupport,
+            holdout: args.holdout,
             resumeRunId: args.resumeRunId,
           },
           // The run must outlive this call, so the call's cancellation does not stop it: cancel_run does.

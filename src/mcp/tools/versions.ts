@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { VersionChecksSchema } from "../../evolution/checks-summary.js";
 import { ExportReportSchema, capExportReport, exportReportLines, type ExportReport } from "../../skill/export-report.js";
 import { InvalidInputError } from "../../util/errors.js";
 import type { Engine } from "../../engine.js";
@@ -61,16 +62,18 @@ export function registerPromoteTool(server: McpServer, engine: Engine): void {
       previous: z.number().nullable(),
       exportedTo: z.string().nullable(),
       exportReport: ExportReportSchema.nullable(),
+      checks: VersionChecksSchema.describe("The version's checks: held-out coverage of base and this version side by side, review, audit"),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     async handle(args) {
       const result = await engine.promote(args.skill, args.version, { to: exportTarget(args.exportTo), acceptFlagged: args.acceptFlagged });
       const exported = exportAnswer(result.exportReport);
+      const checks = result.checks;
       return {
-        structured: { ...result.meta, previous: result.previous, exportedTo: result.exportedTo, exportReport: exported.structured },
+        structured: { ...result.meta, previous: result.previous, exportedTo: result.exportedTo, exportReport: exported.structured, checks },
         text:
           `${args.skill} v${args.version} is now active${result.previous && result.previous !== args.version ? ` (was v${result.previous})` : ""}; ` +
-          `exported to ${result.exportedTo}.${exported.text}`,
+          `exported to ${result.exportedTo}.${exported.text}${checks.summary.map((line) => `\n${line}`).join("")}`,
       };
     },
   });
