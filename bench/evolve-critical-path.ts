@@ -89,28 +89,34 @@ try {
   const mergingAt = at("merging", ended);
   const analysisMs = mergingAt - at("analysing", started);
   const mergeMs = at("applying", ended) - mergingAt;
+  const checksMs = ended - at("applying", ended);
 
   const analyses = stats.byKind.analysis ?? 0;
   const merges = stats.byKind.merge ?? 0;
   const repairs = stats.byKind.repair ?? 0;
+  const reviews = stats.byKind.review ?? 0;
+  const coverage = stats.byKind.coverage ?? 0;
   const levels = groupsPerLevel(result.patches, fanIn);
   const analysisBound = rounds(analyses) * latencyMs;
   const mergeBound = levels.reduce((sum, groups) => sum + rounds(groups), 0) * latencyMs + repairs * latencyMs;
+  // The review is one call; the held-out checks (base and draft per held-out failure) run C at a time.
+  const checksBound = (reviews + rounds(coverage)) * latencyMs;
   const totalMs = ended - started;
 
   const rows: [string, number, number, number, number][] = [
     ["analysis", analyses, analysisMs, analysisBound, analyses * latencyMs],
     ["merge + apply", merges + repairs, mergeMs, mergeBound, (merges + repairs) * latencyMs],
-    ["whole run", stats.count, totalMs, analysisBound + mergeBound, stats.count * latencyMs],
+    ["review + held-out", reviews + coverage, checksMs, checksBound, (reviews + coverage) * latencyMs],
+    ["whole run", stats.count, totalMs, analysisBound + mergeBound + checksBound, stats.count * latencyMs],
   ];
   console.log(
-    `evolve of ${result.patches} patches from 100 runs — latency L = ${latencyMs} ms, concurrency C = ${concurrency}, fan-in ${fanIn}, ` +
+    `evolve of ${result.patches} patches from 100 runs (${coverage / 2} failures held out) — latency L = ${latencyMs} ms, concurrency C = ${concurrency}, fan-in ${fanIn}, ` +
       `${result.levels} merge levels (groups per level ${levels.join(" / ")}), max in flight ${stats.maxInFlight}, ${os.cpus().length} cores`,
   );
-  console.log("stage           calls   measured   critical path   overhead   sequential   speed-up vs sequential");
+  console.log("stage               calls   measured   critical path   overhead   sequential   speed-up vs sequential");
   for (const [stage, calls, measured, bound, sequential] of rows) {
     console.log(
-      `${stage.padEnd(14)} ${String(calls).padStart(6)} ${seconds(measured).padStart(10)} ${seconds(bound).padStart(15)} ` +
+      `${stage.padEnd(18)} ${String(calls).padStart(6)} ${seconds(measured).padStart(10)} ${seconds(bound).padStart(15)} ` +
         `${`${((measured / bound - 1) * 100).toFixed(0)}%`.padStart(10)} ${seconds(sequential).padStart(12)} ${`${(sequential / measured).toFixed(1)}×`.padStart(24)}`,
     );
   }

@@ -30,3 +30,65 @@ export function versionChecks(detail: SkillVersionDetail): VersionChecks {
     ],
   };
 }
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/**
+ * A version's report, compact enough for a tool answer: its checks, each added passage with
+ * its support and (a few of) its runs' diagnoses, the review's findings and each held-out
+ * failure's verdicts. The whole record stays in the version's folder (version.json).
+ */
+export const VersionReportSchema = VersionChecksSchema.extend({
+  passages: z
+    .array(z.object({ file: z.string(), excerpt: z.string(), support: z.number(), diagnoses: z.array(z.string()) }))
+    .describe("Added passages: how many runs back each, and why those runs went as they did (up to 2 diagnoses)"),
+  findings: z.array(z.object({ kind: z.string(), file: z.string(), excerpt: z.string(), detail: z.string() })).describe("The review's findings"),
+  heldOut: z
+    .array(z.object({ trajectoryId: z.string(), cause: z.string(), base: z.string(), draft: z.string(), rule: z.string() }))
+    .describe("Each held-out failure: its cause, the verdict for base and for this version, and the rule of this version credited"),
+});
+export type VersionReport = z.infer<typeof VersionReportSchema>;
+
+const MAX_PASSAGES = 40;
+const MAX_HELD_OUT = 50;
+
+export function versionReport(detail: SkillVersionDetail): VersionReport {
+  return {
+    ...versionChecks(detail),
+    passages: detail.provenance.slice(0, MAX_PASSAGES).map((p) => ({
+      file: p.file,
+      excerpt: clip(p.excerpt, 200),
+      support: new Set(p.support).size,
+      diagnoses: (p.diagnoses ?? []).slice(0, 2).map((d) => clip(d.rootCause, 200)),
+    })),
+    findings: (detail.review?.findings ?? []).map((f) => ({ ...f, excerpt: clip(f.excerpt, 200), detail: clip(f.detail, 300) })),
+    heldOut: (detail.holdout?.runs ?? []).slice(0, MAX_HELD_OUT).map((r) => ({
+      trajectoryId: r.trajectoryId,
+      cause: clip(r.draft.cause || r.base.cause, 200),
+      base: r.base.verdict,
+      draft: r.draft.verdict,
+      rule: clip(r.draft.rule, 200),
+    })),
+  };
+}
+
+/** The report as lines for a terminal. */
+export function reportLines(r: VersionReport): string[] {
+  const lines = [...r.summary];
+  if (r.heldOut.length > 0) {
+    lines.push("", "Held-out failures (base → this version):");
+    for (const h of r.heldOut) lines.push(`  ${h.trajectoryId.slice(0, 12)}  ${h.base} → ${h.draft}  ${h.cause}${h.rule ? `\n      rule: ${h.rule}` : ""}`);
+  }
+  if (r.findings.length > 0) {
+    lines.push("", "Review findings:");
+    for (const f of r.findings) lines.push(`  [${f.kind}] ${f.file}: ${f.detail}`);
+  }
+  if (r.passages.length > 0) {
+    lines.push("", "Added passages (support; why those runs went as they did):");
+    for (const p of r.passages) {
+      lines.push(`  [${p.support}] ${p.file}: ${p.excerpt}`);
+      for (const d of p.diagnoses) lines.push(`      - ${d}`);
+    }
+  }
+  return lines;
+}

@@ -196,6 +196,17 @@ describe("trace2skill evolve with a model (scripted fake OpenAI server)", () => 
     expect(calls).toBe(fake.calls.count);
     expect(fake.calls.maxInFlight).toBeLessThanOrEqual(8);
     await expectValidSkill(printedFolder(res.stdout));
+
+    // The draft's report: held-out verdicts per failure, the review's findings, support and diagnoses per passage.
+    const checks = await cli(["checks", "airline-support", "2"], home);
+    expect(checks.code, checks.stderr).toBe(0);
+    expect(checks.stdout).toMatch(/^Held-out check \(14 failed run\(s\)/m);
+    expect(checks.stdout.match(/^ {2}[0-9a-f]{12} {2}(yes|partly|no|not-agent|unknown) → (yes|partly|no|not-agent|unknown)/gm)).toHaveLength(14);
+    expect(checks.stdout).toMatch(/^Review findings:/m);
+    expect(checks.stdout).toMatch(/^ {2}\[\d+\] SKILL\.md: .+\n {6}- .{10,}/m);
+    // The scripted judge credits the draft's pitfalls, which the base does not have: the draft covers more.
+    const report = JSON.parse((await cli(["checks", "airline-support", "2", "--json"], home)).stdout) as { holdout: { base: { yes: number }; draft: { yes: number } } };
+    expect(report.holdout.draft.yes).toBeGreaterThan(report.holdout.base.yes);
   });
 });
 

@@ -72,6 +72,13 @@ describe("agent mode for a client that reads only structuredContent (100 fixture
     expect(analyses).toHaveLength(86);
     const analysed = new Set(analyses.flatMap((a) => a.trajectoryIds));
     expect(heldOut?.runs.some((r) => analysed.has(r.trajectoryId))).toBe(false);
+
+    // skill_history with diffTo gives the draft's report, compactly.
+    const history = await agent.call<{ report: { heldOut: unknown[]; passages: { support: number; diagnoses: string[] }[]; summary: string[] } }>("skill_history", { skill: SKILL, diffTo: 2 });
+    expect(history.report.heldOut).toHaveLength(14);
+    expect(history.report.passages.length).toBeGreaterThan(0);
+    expect(history.report.passages.every((p) => p.support > 0 && p.diagnoses.length > 0)).toBe(true);
+    expect(history.report.summary.join("\n")).toMatch(/Held-out check[\s\S]*Review \(agent\)/);
   });
 
   it("lists every pending item of each stage at once, with counts, analyses first and then each merge level", () => {

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, openEngine, out, type Command } from "../context.js";
 import { parseVersion, printExportReport } from "./skills.js";
+import { reportLines, versionReport } from "../../evolution/checks-summary.js";
 
 function requireVersion(value: string | undefined, what: string): number {
   const v = parseVersion(value);
@@ -105,6 +106,27 @@ export const historyCommand: Command = {
       for (const line of v.changelog.slice(0, 8)) out.line(`    ${line}`);
       if (v.changelog.length > 8) out.line(`    … ${v.changelog.length - 8} more line(s)`);
     }
+    return 0;
+  },
+};
+
+export const checksCommand: Command = {
+  name: "checks",
+  summary: "a version's report: held-out coverage, review findings, audit, support and diagnoses",
+  help: `Usage: trace2skill checks <skill> <version>
+
+What the version's record says before you promote it: the held-out check (failed runs kept out
+of the evolve, each read against the base and against this version), the review's findings, the
+over-fitting audit, and each added passage with the runs behind it and why they went as they did.
+
+${GLOBAL_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true });
+    const [skill, version] = positionals;
+    if (!skill) throw new UsageError("checks needs a skill name and a version.");
+    const report = versionReport(await (await openEngine(values)).versionDetail(skill, requireVersion(version, "checks")));
+    if (values.json) out.json(report);
+    else for (const line of reportLines(report)) out.line(line);
     return 0;
   },
 };

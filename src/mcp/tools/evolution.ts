@@ -248,7 +248,7 @@ export function registerEvolveSkillTool(server: McpServer, engine: Engine): void
         .min(0)
         .max(0.5)
         .optional()
-        .describe("Share of the failed runs kept out of the analyses to check the draft on (default 0.2 with at least 10 failures; 0: none)"),
+        .describe("Share of failed runs held out to check the draft on (default 0.2 if ≥ 10 failures; 0: none)"),
       resumeRunId: RunId.optional().describe("Continue this run: after agent-mode work, or an interruption"),
       waitSeconds: WaitSeconds,
     },

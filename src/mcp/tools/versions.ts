@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { VersionChecksSchema } from "../../evolution/checks-summary.js";
+import { reportLines, versionReport, VersionChecksSchema, VersionReportSchema } from "../../evolution/checks-summary.js";
 import { ExportReportSchema, capExportReport, exportReportLines, type ExportReport } from "../../skill/export-report.js";
 import { InvalidInputError } from "../../util/errors.js";
 import type { Engine } from "../../engine.js";
@@ -32,8 +32,7 @@ export function exportTarget(requested: string | undefined): string | undefined 
 const MAX_LISTED_FILES = 20;
 
 const EXPORT_SAFETY =
-  "An export may replace or remove files that an earlier export of the same skill wrote (removed only while unchanged since); " +
-  "it never deletes other files in the folder, and names the ones it kept.";
+  "An export replaces or removes only files an earlier export of the skill wrote (removed if unchanged); it never deletes other files in the folder.";
 
 function exportAnswer(report: ExportReport | null): { structured: ExportReport | null; text: string } {
   if (!report) return { structured: null, text: "" };
@@ -104,7 +103,8 @@ export function registerHistoryTool(server: McpServer, engine: Engine): void {
     name: "skill_history",
     title: "Skill history",
     description:
-      "A skill's versions (newest first) with status and changelog; with `diffTo` (and optionally `diffFrom`, default its parent) also the unified diff between two versions.",
+      "A skill's versions (newest first) with status and changelog; with `diffTo` (and optionally `diffFrom`, default its parent) also the diff " +
+      "and diffTo's report (held-out coverage, review, audit, support).",
     input: {
       skill: SkillName,
       diffTo: z.number().int().positive().optional().describe("Also show the diff that led to this version"),
@@ -113,15 +113,17 @@ export function registerHistoryTool(server: McpServer, engine: Engine): void {
     output: {
       versions: z.array(VersionMetaOutput),
       diff: z.object({ from: z.number().nullable(), to: z.number(), diff: z.string() }).nullable(),
+      report: VersionReportSchema.nullable().describe("diffTo's report (null without diffTo)"),
     },
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
       const versions = await engine.history(args.skill);
       const diff = args.diffTo === undefined ? null : await engine.diff(args.skill, args.diffTo, args.diffFrom);
+      const report = args.diffTo === undefined ? null : versionReport(await engine.versionDetail(args.skill, args.diffTo));
       const lines = versions.map((v) => `v${v.version} ${v.status} (${v.origin}${v.parent ? ` from v${v.parent}` : ""}) ${v.createdAt}: ${v.changelog[0] ?? ""}`);
       return {
-        structured: { versions, diff },
-        text: lines.join("\n") + (diff ? `\n\n${diff.diff || "(no differences)"}` : ""),
+        structured: { versions, diff, report },
+        text: lines.join("\n") + (diff ? `\n\n${diff.diff || "(no differences)"}` : "") + (report ? `\n\n${reportLines(report).join("\n")}` : ""),
       };
     },
   });
