@@ -131,6 +131,10 @@ export interface SkillView {
  * The use-cases of trace2skill. The MCP server and the CLI are thin layers over this class;
  * it knows nothing of either. Several engines (processes) may share one data directory.
  */
+/** Limits of an outcome update: a verdict and its reasons, not a second transcript. */
+const MAX_FEEDBACK_CHARS = 16_000;
+const MAX_EXPECTED_CHARS = 64_000;
+
 export class Engine {
   readonly runs: RunTracker;
   readonly evolution: Evolution;
@@ -231,10 +235,18 @@ export class Engine {
     if (!parsed.success) {
       throw new InvalidInputError(`Invalid outcome: ${parsed.error.issues.map((i) => `${i.path.join(".") || "outcome"}: ${i.message}`).join("; ")}`);
     }
+    for (const [field, limit] of [["feedback", MAX_FEEDBACK_CHARS], ["expected", MAX_EXPECTED_CHARS]] as const) {
+      const text = parsed.data[field];
+      if (text !== undefined && text.length > limit) {
+        throw new InvalidInputError(
+          `outcome.${field} is ${text.length.toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")}. Send a summary (the run itself holds the details).`,
+        );
+      }
+    }
     const current = await this.getTrajectory(id);
-    // Outcomes arrive later through their own door: they are redacted like a submission.
-    const merged = OutcomeSchema.parse({ ...current.outcome, ...redactSecrets(parsed.data).value });
-    const stored = await this.store.setOutcome(current.id, merged);
+    // Outcomes arrive later through their own door: they are redacted like a submission, and
+    // merged into the stored outcome under the store's lock (concurrent partial updates all land).
+    const stored = await this.store.mergeOutcome(current.id, redactSecrets(parsed.data).value);
     // Saying "unknown" on purpose keeps a judge from deciding the run (and undoes a verdict).
     if (parsed.data.success === null) return this.store.setJudgment(current.id, markedUnknown());
     return stored;

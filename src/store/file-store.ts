@@ -132,6 +132,20 @@ export class FileStore implements Store {
     });
   }
 
+  async mergeOutcome(id: string, patch: Partial<Outcome>): Promise<Trajectory> {
+    checkTrajectoryId(id);
+    const parsedPatch = parseInput(OutcomeSchema.partial(), patch, "outcome");
+    return this.mutate(async (index, tx) => {
+      if (!own(index.trajectories, id)) throw new TrajectoryNotFoundError(id);
+      // The current outcome is read under the lock: two partial updates never overwrite each other.
+      const stored = await this.readListedTrajectory(id);
+      const merged = parseInput(OutcomeSchema, { ...stored.outcome, ...stripUndefined(parsedPatch) }, "outcome");
+      const updated: Trajectory = { ...stored, outcome: merged };
+      tx.set("trajectories", id, trajectoryRow(updated, await writeJson(this.paths.trajectory(id), updated)));
+      return updated;
+    });
+  }
+
   async setJudgment(id: string, judgment: Judgment): Promise<Trajectory> {
     checkTrajectoryId(id);
     const parsed = parseInput(JudgmentSchema, judgment, "judgment");
@@ -658,4 +672,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

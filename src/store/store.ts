@@ -59,6 +59,8 @@ export interface Store {
   getTrajectory(id: string): Promise<Trajectory | null>;
   listTrajectories(filter?: { skill?: string; success?: boolean | null }): Promise<TrajectoryRow[]>;
   setOutcome(id: string, outcome: Outcome): Promise<Trajectory>;
+  /** Merge a partial outcome into the stored one: read, merge and write in one step under the lock. */
+  mergeOutcome(id: string, patch: Partial<Outcome>): Promise<Trajectory>;
   /** Store a judge's verdict beside the submitted outcome. */
   setJudgment(id: string, judgment: Judgment): Promise<Trajectory>;
   /** Remove runs: payload, index row, and every analysis derived from them. */
