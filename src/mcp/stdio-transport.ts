@@ -1,8 +1,8 @@
 import process from "node:process";
 import type { Readable, Writable } from "node:stream";
-import { deserializeMessage, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import { serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { formatBytes } from "../util/errors.js";
 import { log } from "../util/log.js";
 
@@ -209,13 +209,42 @@ export class BoundedStdioServerTransport implements Transport {
     this.onerror?.(error);
   };
 
-  /** Like the SDK's transport, a line that fails to parse (or to be handled) is reported and skipped. */
+  /**
+   * A line that is not JSON is answered with -32700 (parse error) and one that is JSON but not a
+   * JSON-RPC message with -32600 (invalid request), as JSON-RPC 2.0 asks, so a client waiting on
+   * it hears why instead of timing out; either way the line is reported and skipped.
+   */
   private deliver(line: string): void {
+    let value: unknown;
     try {
-      this.onmessage?.(deserializeMessage(line));
+      value = JSON.parse(line);
+    } catch (error) {
+      this.onerror?.(asError(error));
+      this.reject(null, -32700, `Parse error: the line is not valid JSON (${asError(error).message.slice(0, 200)}). Send one JSON-RPC message per line.`);
+      return;
+    }
+    const parsed = JSONRPCMessageSchema.safeParse(value);
+    if (!parsed.success) {
+      this.onerror?.(new Error(`not a JSON-RPC message: ${parsed.error.message.slice(0, 200)}`));
+      const id = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as { id?: unknown }).id : undefined;
+      this.reject(
+        typeof id === "string" || typeof id === "number" ? id : null,
+        ErrorCode.InvalidRequest,
+        'Invalid Request: not a JSON-RPC 2.0 message (it needs "jsonrpc": "2.0" and a method, or a result or error with an id).',
+      );
+      return;
+    }
+    try {
+      this.onmessage?.(parsed.data);
     } catch (error) {
       this.onerror?.(asError(error));
     }
+  }
+
+  private reject(id: RequestId | null, code: number, message: string): void {
+    // JSON-RPC answers an unreadable request with id null; the SDK's types have no such message, hence the cast.
+    const answer = { jsonrpc: "2.0", id, error: { code, message } } as unknown as JSONRPCMessage;
+    this.send(answer).catch((error: unknown) => this.onerror?.(asError(error)));
   }
 
   private refuse(bytes: number, requestId: RequestId | undefined): void {

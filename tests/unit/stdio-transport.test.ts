@@ -190,3 +190,26 @@ describe("LineSplitter", () => {
     expect(new LineSplitter(10).push(Buffer.from("\n\r\n\n"))).toEqual([]);
   });
 });
+
+describe("BoundedStdioServerTransport and lines that are not JSON-RPC (issue 11, item 9)", () => {
+  it("answers a line that is not JSON with error -32700 and id null, and keeps serving", async () => {
+    const h = await harness();
+    h.stdin.write("this is not json\n");
+    h.stdin.write(line(request(7)));
+    await settle();
+    expect(h.written()).toEqual([{ jsonrpc: "2.0", id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error: the line is not valid JSON/) } }]);
+    expect(h.messages).toEqual([request(7)]);
+  });
+
+  it("answers JSON that is not a JSON-RPC message with error -32600, naming its id when it has one", async () => {
+    const h = await harness();
+    h.stdin.write(line({ id: 3, hello: "world" }));
+    h.stdin.write(line([1, 2, 3]));
+    await settle();
+    expect(h.written()).toEqual([
+      { jsonrpc: "2.0", id: 3, error: { code: -32600, message: expect.stringMatching(/^Invalid Request: not a JSON-RPC 2\.0 message/) } },
+      { jsonrpc: "2.0", id: null, error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } },
+    ]);
+    expect(h.messages).toEqual([]);
+  });
+});
