@@ -2,7 +2,7 @@ import { versionChecks, type VersionChecks } from "./evolution/checks-summary.js
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ingestCanonical, ingestRaw, type IngestResult } from "./trajectory/ingest.js";
-import { redactSecrets } from "./trajectory/redact.js";
+import { redactSecrets } from "./util/redact.js";
 import { importerFor } from "./trajectory/importers/index.js";
 import { OutcomeSchema, type Outcome, type Trajectory } from "./trajectory/schema.js";
 import type { SkipNote } from "./trajectory/importers/types.js";

@@ -1,3 +1,4 @@
+import { redactSecrets } from "../util/redact.js";
 import { Engine } from "../engine.js";
 import { loadConfigFile, modelConfigFrom } from "../config/file.js";
 import { resolveDataDir, resolveSkillsDir } from "../config/paths.js";
@@ -57,7 +58,8 @@ export async function openEngine(
 export const out = {
   line: (text = "") => process.stdout.write(text + "\n"),
   json: (value: unknown) => process.stdout.write(JSON.stringify(value, null, 2) + "\n"),
-  err: (text: string) => process.stderr.write(text + "\n"),
+  // Errors and warnings may echo input (a name, a path): secrets in them are redacted.
+  err: (text: string) => process.stderr.write(redactSecrets(text).value + "\n"),
 };
 
 export class UsageError extends Error {}

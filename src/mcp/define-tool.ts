@@ -10,6 +10,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { Trace2SkillError, errorMessage } from "../util/errors.js";
+import { redactSecrets } from "../util/redact.js";
 import { log } from "../util/log.js";
 import { toolJsonSchema } from "./tool-json-schema.js";
 
@@ -69,7 +70,8 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       } catch (err) {
         if (!(err instanceof Trace2SkillError)) log.error(`tool ${def.name} failed`, { error: errorMessage(err) });
         const prefix = err instanceof Trace2SkillError ? "" : "Internal error: ";
-        return { content: [{ type: "text", text: `${prefix}${errorMessage(err)}` }], isError: true };
+        // An error may echo the input (a name, a path): secrets in it are redacted like a submission's.
+        return { content: [{ type: "text", text: redactSecrets(`${prefix}${errorMessage(err)}`).value }], isError: true };
       }
     }) as never,
   );

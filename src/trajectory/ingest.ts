@@ -11,7 +11,7 @@ import { decodeRaw } from "./importers/raw.js";
 import { FORMAT_NAMES, IMPORTERS, importerFor } from "./importers/index.js";
 import { mergeSkipNotes } from "./importers/openai-messages.js";
 import type { Importer, RawRun, SkipNote } from "./importers/types.js";
-import { redactSecrets } from "./redact.js";
+import { redactSecrets } from "../util/redact.js";
 import {
   SkillNameSchema,
   StepRoleSchema,

@@ -1,3 +1,5 @@
+import { redactSecrets } from "./redact.js";
+
 /**
  * Logging goes to stderr only: stdout of the stdio server belongs to the MCP protocol.
  * Level from TRACE2SKILL_LOG (debug | info | warn | error | silent), default info.
@@ -13,7 +15,8 @@ function threshold(): number {
 function write(level: Exclude<Level, "silent">, message: string, fields?: Record<string, unknown>): void {
   if (LEVELS[level] < threshold()) return;
   const extra = fields && Object.keys(fields).length > 0 ? " " + JSON.stringify(fields) : "";
-  process.stderr.write(`[trace2skill] ${level}: ${message}${extra}\n`);
+  // A log line may echo input (a path, a name, a model's reply): secrets in it are redacted.
+  process.stderr.write(`[trace2skill] ${level}: ${redactSecrets(`${message}${extra}`).value}\n`);
 }
 
 export const log = {

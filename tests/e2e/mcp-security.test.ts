@@ -132,6 +132,15 @@ describe("hostile inputs found by review", () => {
     expect(set.isError, textOf(set)).toBeFalsy();
     for (const secret of [openai, google, github]) expect(await grepTree(engine.dataDir, secret), secret).toEqual([]);
   });
+
+  it("an error that echoes its input (a path, a name) does not echo a secret in it (issue 11, item 12)", async () => {
+    const { client } = await setup(0);
+    const github = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8";
+    const imported = await callTool(client, "import_skill", { path: `/nowhere/${github}` });
+    expect(imported.isError).toBe(true);
+    expect(textOf(imported)).not.toContain(github);
+    expect(textOf(imported)).toContain("[REDACTED:github-token]");
+  });
 });
 
 describe("agent mode through evolve_skill alone", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactSecrets } from "../../src/trajectory/redact.js";
+import { redactSecrets } from "../../src/util/redact.js";
 
 /** Built at run time so the repository itself holds no secret-shaped literals. */
 const openaiKey = "sk-" + "proj-" + "Ab3dEf5hIj7lMn9pQr1tUv3x" + "_" + "Yz5bCd7fGh9jKl1nOp3rSt5v";
