@@ -1,3 +1,4 @@
+import { pidAlive } from "../util/pid.js";
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { Usage } from "../llm/usage.js";
@@ -20,15 +21,7 @@ export function newRunId(kind: Run["kind"]): string {
   return `${kind}-${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
-export function pidAlive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { pidAlive };
 
 /** Handle a running stage uses to report progress; persisted so any process can poll it. */
 export class RunHandle {

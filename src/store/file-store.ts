@@ -15,7 +15,6 @@ import {
 } from "../skill/types.js";
 import { JudgmentSchema, OutcomeSchema, TrajectorySchema, trajectoryId, type Judgment, type Outcome, type Trajectory } from "../trajectory/schema.js";
 import {
-  ConflictError,
   InvalidInputError,
   InvalidSkillError,
   InvalidTrajectoryError,
@@ -26,6 +25,7 @@ import {
 import { resolveInside, safeRelativePath, writeFileAtomic } from "../util/fsx.js";
 import { contentHash } from "../skill/content-hash.js";
 import { log } from "../util/log.js";
+import { pidAlive } from "../util/pid.js";
 import {
   emptyIndex,
   IndexFiles,
@@ -83,8 +83,23 @@ export class FileStore implements Store {
     const store = new FileStore(dataDir);
     await mkdir(store.dataDir, { recursive: true });
     await writeFile(store.paths.lockTarget, "", { flag: "a" });
-    await store.mutate(async () => undefined);
+    await store.mutate(() => store.sweepLeftovers());
     return store;
+  }
+
+  /**
+   * Temp files and folders a killed writer left (`<name>.<pid>.<hex>.tmp`): removed when their
+   * writer is gone. Run under the lock on open; a live writer's temp file is never touched.
+   */
+  private async sweepLeftovers(): Promise<void> {
+    const entries = await readdir(this.dataDir, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const m = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(entry.name);
+      if (!m || pidAlive(Number(m[1]))) continue;
+      const where = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+      await rm(where, { recursive: true, force: true });
+      log.warn("removed a temp file a killed process left", { path: where });
+    }
   }
 
   // ---- trajectories ----
@@ -562,10 +577,11 @@ function snapshotEntries(folder: SkillFolder): SnapshotEntry[] {
  */
 async function writeSnapshot(dir: string, skill: string, entries: SnapshotEntry[], detail: SkillVersionDetail): Promise<void> {
   if (await exists(dir)) {
-    throw new ConflictError(
-      `${dir} already exists but is not in the index (left by an interrupted write?). Versions are never overwritten: ` +
-        `move that folder aside and retry.`,
-    );
+    // Written but never indexed (a crash between the rename and the index commit): nothing is
+    // deleted, and nothing is overwritten. It is set aside, so it no longer blocks every later version.
+    const aside = path.join(path.dirname(dir), `.orphan-${path.basename(dir)}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    await rename(dir, aside);
+    log.warn("a version folder was on disk but not in the index (an interrupted write); set aside", { from: dir, to: aside });
   }
   const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   // The files sit in a folder named after the skill, so a snapshot is itself a valid skill folder.
