@@ -9,6 +9,7 @@ import type {
 import { z } from "zod";
 import type { Usage } from "./usage.js";
 import { errorMessage, ModelError } from "../util/errors.js";
+import { OutageBreaker } from "./breaker.js";
 import { log } from "../util/log.js";
 import type { ModelConfig } from "./config.js";
 import {
@@ -51,6 +52,8 @@ export interface OpenAICompatibleOptions {
   supportsTools?: boolean;
   backoff?: Partial<BackoffOptions>;
   maxToolTurns?: number;
+  /** Stops calling a model that keeps failing (default: a breaker of its own). */
+  breaker?: OutageBreaker;
 }
 
 type FailureKind = "timeout" | "connection" | "rate_limit" | "server" | "auth" | "not_found" | "rejected" | "unknown";
@@ -84,6 +87,7 @@ export class OpenAICompatibleModel implements LanguageModel {
   private readonly backoff: BackoffOptions;
   /** Set once the server has rejected response_format: the schema then travels in the prompt. */
   private schemaInPrompt = false;
+  private readonly breaker: OutageBreaker;
 
   constructor(
     private readonly config: ModelConfig,
@@ -92,12 +96,25 @@ export class OpenAICompatibleModel implements LanguageModel {
     this.model = config.model;
     this.supportsTools = options.supportsTools ?? true;
     this.client = new OpenAI({ baseURL: config.baseURL, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: 0 });
+    this.breaker = options.breaker ?? new OutageBreaker();
     this.limit = options.limiter ?? createLimiter(config.concurrency);
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   }
 
   async generate<T>(request: StructuredRequest<T>): Promise<StructuredResult<T>> {
     request.signal?.throwIfAborted();
+    // A model that keeps failing is not called for minutes: after a run of failures, stop and say why.
+    this.breaker.check(this.where());
+    const result = await this.generateOnce(request);
+    this.breaker.success();
+    return result;
+  }
+
+  private where(): string {
+    return `${this.config.baseURL} (model "${this.model}")`;
+  }
+
+  private async generateOnce<T>(request: StructuredRequest<T>): Promise<StructuredResult<T>> {
     const exchange: Exchange<T> = { request, conversation: request.messages.map(toMessageParam), usage: emptyUsage() };
 
     // An answer given at the end of tool use is tried first. It was written without
@@ -115,6 +132,7 @@ export class OpenAICompatibleModel implements LanguageModel {
       const parsed = parseStructuredReply(reply, request.schema);
       if (parsed.ok) return { value: parsed.value, usage: exchange.usage, model: this.model };
       lastError = parsed.error;
+      this.breaker.failure("invalid_reply", `the reply did not fit the "${request.schemaName}" schema: ${parsed.error.slice(0, 200)}`);
       log.debug("model reply failed validation", { model: this.model, schema: request.schemaName, attempt: attempt + 1 });
       exchange.conversation.push(
         { role: "assistant", content: reply },
@@ -125,6 +143,8 @@ export class OpenAICompatibleModel implements LanguageModel {
       `Model "${this.model}" at ${this.config.baseURL} gave no valid "${request.schemaName}" reply in ${attempts} ` +
         `attempts. Last problem: ${lastError} ` +
         `Use a stronger model (TRACE2SKILL_MODEL) or one with structured-output support, or raise maxValidationRetries.`,
+      false,
+      "invalid_reply",
     );
   }
 
@@ -200,20 +220,26 @@ export class OpenAICompatibleModel implements LanguageModel {
     for (let attempt = 0; ; attempt++) {
       let failure: Failure;
       try {
-        const completion = await this.limit(
-          () => this.client.chat.completions.create(body, { signal, timeout: this.config.timeoutMs }),
-          signal,
-        );
+        const completion = await this.limit(() => {
+          // Checked again when the call gets its turn: calls queued behind a failing run stop here.
+          this.breaker.check(this.where());
+          return this.client.chat.completions.create(body, { signal, timeout: this.config.timeoutMs });
+        }, signal);
         this.count(completion, exchange);
         return completion;
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
+        if (err instanceof ModelError) throw err;
         failure = classifyFailure(err);
         if (failure.kind === "rejected" && body.response_format && /response_format|json_schema/i.test(failure.detail)) {
           throw new ResponseFormatRejected(failure.detail);
         }
+        // Every failed attempt counts toward stopping early, except a rate limit that says how long to wait.
+        if (!(failure.kind === "rate_limit" && failure.retryAfterMs !== undefined)) {
+          this.breaker.failure(failure.kind, describeFailure(failure, 1, this.config));
+        }
         if (!failure.retryable || attempt >= this.config.maxRetries) {
-          throw new ModelError(describeFailure(failure, attempt + 1, this.config), failure.retryable);
+          throw new ModelError(describeFailure(failure, attempt + 1, this.config), failure.retryable, failure.kind);
         }
       }
       const delay = retryDelay(attempt, failure.retryAfterMs, this.backoff);

@@ -76,7 +76,12 @@ export class InvalidSkillError extends Trace2SkillError {
 }
 
 export class ModelError extends Trace2SkillError {
-  constructor(message: string, readonly retryable = false) {
+  /** What went wrong, when known: rate_limit, server, timeout, connection, auth, invalid_reply, outage, … */
+  constructor(
+    message: string,
+    readonly retryable = false,
+    readonly kind?: string,
+  ) {
     super(message, "model_error");
   }
 }
