@@ -2,6 +2,7 @@ import { z } from "zod";
 import { describeAudit } from "../consolidation/audit.js";
 import { describeHoldout } from "../holdout/coverage.js";
 import { describeReview } from "../review/review.js";
+import { describeAnalysisFailures } from "./evolve.js";
 import { CoverageCountsSchema, type SkillVersionDetail } from "../skill/types.js";
 
 /**
@@ -24,6 +25,7 @@ export function versionChecks(detail: SkillVersionDetail): VersionChecks {
   return {
     holdout: h ? { judge: h.judge, runs: h.runs.length, base: h.base, draft: h.draft } : null,
     summary: [
+      ...(detail.analysisFailures ? [describeAnalysisFailures(detail.analysisFailures)] : []),
       ...(h ? [describeHoldout(h)] : detail.origin === "evolve" ? ["No held-out check: fewer than 10 failed runs, or holdout 0."] : []),
       ...(detail.review ? [describeReview(detail.review)] : []),
       ...(audit ? [audit] : []),

@@ -421,6 +421,12 @@ export class Evolution {
         ? []
         : [`FLAGGED for review: ${flags.length} added line(s) look like planted commands or injected instructions; promote refuses until acknowledged.`]),
     ];
+    // A draft made while some analyses failed says so, in its record and in promote's answer.
+    const summary = await store.readRunArtifact<ProposeResult>(handle.id, "analysis-summary");
+    const failedAnalyses = summary && summary.failures.length > 0
+      ? { failed: summary.failures.length, attempted: summary.analysed + summary.cached + summary.failures.length, first: summary.failures[0]?.error ?? "" }
+      : undefined;
+    if (failedAnalyses) changelog.unshift(describeAnalysisFailures(failedAnalyses));
     const validation = folder === result.folder ? result.validation : validateSkill(folder);
     const meta = await store.addSkillVersion({
       skill,
@@ -437,6 +443,7 @@ export class Evolution {
         audit,
         review,
         holdout,
+        analysisFailures: failedAnalyses,
         validation,
         usage,
         dropped: [
@@ -579,6 +586,10 @@ export class Evolution {
       ctx.signal,
     );
   }
+}
+
+export function describeAnalysisFailures(f: { failed: number; attempted: number; first: string }): string {
+  return `INCOMPLETE: ${f.failed} of ${f.attempted} analyses failed, so this draft is made from the other ${f.attempted - f.failed} (first error: ${f.first.slice(0, 300)}). Evolve again, or resume the run, to retry them.`;
 }
 
 /** The caller hears the run's forward-only progress. */

@@ -133,6 +133,8 @@ export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
   review: ReviewReportSchema.optional(),
   /** The held-out check of base and draft (evolve runs with held-out failures). */
   holdout: HoldoutReportSchema.optional(),
+  /** Analyses that failed in the evolve that made this draft: it was made from the others. */
+  analysisFailures: z.object({ failed: z.number(), attempted: z.number(), first: z.string() }).optional(),
 });
 export type SkillVersionDetail = z.infer<typeof SkillVersionDetailSchema>;
 /** What a caller gives when storing a version: fields with defaults may be left out. */

@@ -304,6 +304,35 @@ describe("an unreliable model", () => {
     }
   });
 
+  it("a draft made while some analyses failed says so in its record and in promote's answer (issue 11, item 7)", async () => {
+    const { fake, engine, client } = await withModel({ config: { concurrency: 4, maxRetries: 0 } });
+    try {
+      await engine.importSkill(AIRLINE);
+      await engine.submit({ raw: tau.slice(0, 20), format: "tau-bench", skill: SKILL });
+      const scripted = scriptedResponder();
+      let analyses = 0;
+      fake.script((body, i) => {
+        if (body.response_format?.json_schema?.name === "analysis" && ++analyses <= 3) return { status: 500, message: "overloaded" };
+        return scripted(body, i);
+      });
+      const first = await callTool(client, "evolve_skill", { skill: SKILL, holdout: 0, waitSeconds: 55 });
+      const view = await untilFinished(client, first);
+      expect(view.stage, view.errors.join("\n")).toBe("done");
+      expect(view.result?.status).toBe("draft");
+      const version = view.result?.version as number;
+      const detail = await engine.versionDetail(SKILL, version);
+      expect(detail.analysisFailures).toMatchObject({ failed: 3, attempted: 20, first: expect.stringMatching(/HTTP 500/) });
+      expect(detail.changelog[0]).toMatch(/^INCOMPLETE: 3 of 20 analyses failed, so this draft is made from the other 17/);
+      const promoted = await callTool(client, "promote_skill_version", { skill: SKILL, version });
+      expect(promoted.isError, textOf(promoted)).toBeFalsy();
+      expect((promoted.structuredContent as { checks: { summary: string[] } }).checks.summary[0]).toMatch(/^INCOMPLETE: 3 of 20/);
+      expect(textOf(promoted)).toMatch(/INCOMPLETE: 3 of 20/);
+    } finally {
+      await client.close();
+      await fake.close();
+    }
+  });
+
   it("a model that hangs half the time: timeouts are reported per run, the rest is stored, no crash", async () => {
     const { fake, engine, client } = await withModel({
       hangRate: 0.5,
