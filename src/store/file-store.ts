@@ -36,7 +36,19 @@ import {
   type SkillEntry,
   type StoreIndex,
 } from "./index-journal.js";
-import { withLock } from "./lock.js";
+import { LockLostError, withLock } from "./lock.js";
+
+/** What checkIndex found: per section (trajectories, analyses, runs, versions), the keys out of step. */
+export interface IndexCheck {
+  consistent: boolean;
+  /** Listed in the index, but their file is gone. */
+  missingFiles: Record<string, string[]>;
+  /** On disk, but not in the index. */
+  unindexed: Record<string, string[]>;
+}
+
+/** A mutation whose lock was taken over is redone this many times at most. */
+const MAX_LOCK_LOST_RETRIES = 5;
 import { checkSkillName, checkTrajectoryId, checkVersionNumber, StorePaths } from "./paths.js";
 import { RunSchema, type Run } from "./run.js";
 import type { DeleteTrajectoriesResult, NewSkillVersion, PutTrajectoryResult, Store, TrajectoryRow } from "./store.js";
@@ -405,7 +417,15 @@ export class FileStore implements Store {
 
   /** Runs `fn` on the freshly re-read index under the data-dir lock; its upserts are committed after it. */
   private async mutate<T>(fn: (index: StoreIndex, tx: IndexTransaction) => Promise<T>): Promise<T> {
-    return withLock(this.paths.lockTarget, () => this.index.update(fn, () => this.rebuild()));
+    // A lock taken over while this process was paused: redo the whole mutation on a fresh view.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withLock(this.paths.lockTarget, (lease) => this.index.update(fn, () => this.rebuild(), lease));
+      } catch (err) {
+        if (!(err instanceof LockLostError) || attempt >= MAX_LOCK_LOST_RETRIES) throw err;
+        log.warn("store write redone: the lock was taken over while this process held it", { attempt, reason: err.message });
+      }
+    }
   }
 
   /** Lock-free read: both index files only change by atomic rename or whole-line append. */
@@ -419,6 +439,42 @@ export class FileStore implements Store {
         `or move db.json and db.journal aside (e.g. rename them to *.broken): the next start rebuilds the index from the ` +
         `trajectory, analysis, skill and run files under ${this.dataDir}.`,
     );
+  }
+
+  /**
+   * Index rows whose payload file is gone, and payload files with no row (a writer that lost its
+   * lock, a crash, files copied in by hand): what `doctor` reports. Reads every payload file.
+   */
+  async checkIndex(): Promise<IndexCheck> {
+    const [index, onDisk] = [await this.readIndex(), await rebuildIndex(this.paths)];
+    const keys = (i: StoreIndex): Record<string, Set<string>> => ({
+      trajectories: new Set(Object.keys(i.trajectories)),
+      analyses: new Set(Object.keys(i.analyses)),
+      runs: new Set(Object.keys(i.runs)),
+      versions: new Set(Object.entries(i.skills).flatMap(([skill, e]) => e.versions.map((v) => `${skill} v${v.version}`))),
+    });
+    const listed = keys(index);
+    const found = keys(onDisk);
+    const check: IndexCheck = { consistent: true, missingFiles: {}, unindexed: {} };
+    for (const section of Object.keys(listed)) {
+      const missing = [...(listed[section] as Set<string>)].filter((k) => !(found[section] as Set<string>).has(k));
+      const extra = [...(found[section] as Set<string>)].filter((k) => !(listed[section] as Set<string>).has(k));
+      if (missing.length > 0) check.missingFiles[section] = missing;
+      if (extra.length > 0) check.unindexed[section] = extra;
+    }
+    check.consistent = Object.keys(check.missingFiles).length === 0 && Object.keys(check.unindexed).length === 0;
+    return check;
+  }
+
+  /** Rebuild the index from the payload files, under the lock (doctor --repair). */
+  async repairIndex(): Promise<IndexCheck> {
+    const before = await this.checkIndex();
+    await withLock(this.paths.lockTarget, async (lease) => {
+      const index = await rebuildIndex(this.paths);
+      await lease.check();
+      await this.index.replace(index);
+    });
+    return before;
   }
 
   private async rebuild(): Promise<StoreIndex> {

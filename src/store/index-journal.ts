@@ -1,4 +1,4 @@
-import { appendFile, open, stat, truncate } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
@@ -7,6 +7,8 @@ import { StoreCorruptError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fsx.js";
 import type { Run } from "./run.js";
 import type { TrajectoryRow } from "./store.js";
+import { LockLostError, type LockLease } from "./lock.js";
+import { log } from "../util/log.js";
 
 /**
  * The store index: a lowdb checkpoint (db.json) plus a journal of row upserts (db.journal).
@@ -20,7 +22,15 @@ import type { TrajectoryRow } from "./store.js";
  * checkpoint records the last one it folded in. A reader reads the journal FIRST and the
  * checkpoint SECOND, then applies only lines newer than the checkpoint: whatever a writer
  * did in between, the reader sees one consistent state. A torn last line (a writer still
- * appending, or one that crashed) is ignored by readers and cut off by the next writer.
+ * appending, or one that crashed) is ignored by readers; the next writer ends it with a newline,
+ * and readers skip a line that is not JSON. Nothing is ever cut from the journal.
+ *
+ * Fencing: a writer whose lock was taken over while it was paused (see LockLease) must not
+ * write from its old view. Right before appending, it checks that the lock is still its own
+ * and that the journal and checkpoint are exactly as it read them; after appending, that its
+ * lines sit where it expected. Otherwise it throws LockLostError and the caller redoes the
+ * whole mutation under a fresh lock; stray lines it may have appended carry sequence numbers
+ * the fresh commit supersedes.
  */
 
 export interface AnalysisRow {
@@ -128,7 +138,11 @@ export class IndexFiles {
    * replaced by `rebuild()`. The caller holds the data-dir lock. On any failure the
    * in-memory copy is dropped, so nothing half-done is served afterwards.
    */
-  async update<T>(fn: (index: StoreIndex, tx: IndexTransaction) => Promise<T>, rebuild: () => Promise<StoreIndex>): Promise<T> {
+  async update<T>(
+    fn: (index: StoreIndex, tx: IndexTransaction) => Promise<T>,
+    rebuild: () => Promise<StoreIndex>,
+    lease?: LockLease,
+  ): Promise<T> {
     try {
       let cached = (this.cached && (await this.readNewOps(this.cached))) ?? (await this.readAll());
       if (!cached) {
@@ -138,7 +152,7 @@ export class IndexFiles {
       if (!cached) throw this.corrupt(this.checkpointFile, "it disappeared while the store was rebuilding it");
       const tx = new IndexTransaction(cached.index);
       const result = await fn(cached.index, tx);
-      await this.commit(cached, tx);
+      await this.commit(cached, tx, lease);
       return result;
     } catch (err) {
       this.cached = null;
@@ -158,7 +172,7 @@ export class IndexFiles {
     await this.db.write();
   }
 
-  private async commit(cached: Cached, tx: IndexTransaction): Promise<void> {
+  private async commit(cached: Cached, tx: IndexTransaction, lease?: LockLease): Promise<void> {
     if (tx.touched.size === 0) return;
     const { index } = cached;
     const lines: string[] = [];
@@ -167,23 +181,77 @@ export class IndexFiles {
       const op: JournalOp = { seq: index.seq, section, key, value: Object.hasOwn(index[section], key) ? index[section][key] : null };
       lines.push(JSON.stringify(op) + "\n");
     }
-    const text = lines.join("");
-    // Under the lock everything complete has been applied: bytes past `offset` are the torn
-    // tail of a crashed writer, and appending after them would corrupt the journal.
-    const start = cached.offset;
-    const before = await statOrNull(this.journalFile);
-    if (before && before.size > start) await truncate(this.journalFile, start);
-    await appendFile(this.journalFile, text);
-    cached.journalIno = (await stat(this.journalFile)).ino;
+    // Fence: the lock is still ours and the files are as we read them (nobody committed meanwhile).
+    await lease?.check();
+    const before = await this.unchangedSince(cached);
+    // Bytes past `offset` with no newline are the torn tail of a crashed writer: end that line
+    // (readers skip it) rather than cutting anything from the journal.
+    const text = (before.tornTail ? "\n" : "") + lines.join("");
+    const bytes = Buffer.from(text, "utf8");
+    const start = before.size;
+    const handle = await open(this.journalFile, "a");
+    try {
+      const { bytesWritten } = await handle.write(bytes, 0, bytes.length);
+      if (bytesWritten !== bytes.length) throw new Error(`short append to ${this.journalFile}: ${bytesWritten} of ${bytes.length} bytes`);
+      await handle.sync();
+      cached.journalIno = (await handle.stat()).ino;
+    } finally {
+      await handle.close();
+    }
+    // Our lines must sit where we expected: if another writer appended first, redo on a fresh view.
+    if (!(await this.holdsAt(start, bytes))) throw new LockLostError(lease?.target ?? this.journalFile, "another writer appended to the journal at the same time");
     // Absolute, not +=: an in-process reader may already have moved past these lines.
-    cached.offset = start + Buffer.byteLength(text);
-    if (index.seq - cached.checkpointSeq >= CHECKPOINT_EVERY) await this.fold(index);
+    cached.offset = start + bytes.length;
+    if (index.seq - cached.checkpointSeq >= CHECKPOINT_EVERY) await this.fold(index, lease);
   }
 
-  /** Folds the journal into db.json: checkpoint first, then empty the journal (a crash between is harmless). */
-  private async fold(index: StoreIndex): Promise<void> {
+  /** The journal and checkpoint as `cached` read them, or LockLostError; says whether a torn tail follows. */
+  private async unchangedSince(cached: Cached): Promise<{ size: number; tornTail: boolean }> {
+    const [journal, checkpoint] = await Promise.all([statOrNull(this.journalFile), statOrNull(this.checkpointFile)]);
+    const stale = (why: string) => new LockLostError(this.journalFile, why);
+    if (!checkpoint || statKey(checkpoint) !== cached.checkpointKey) throw stale("the checkpoint changed since it was read");
+    const size = journal?.size ?? 0;
+    if (journal && cached.journalIno !== null && journal.ino !== cached.journalIno) throw stale("the journal was folded since it was read");
+    if (size < cached.offset) throw stale("the journal is shorter than when it was read");
+    if (size === cached.offset) return { size, tornTail: false };
+    const tail = await this.readRange(cached.offset, size - cached.offset);
+    if (tail.includes(0x0a)) throw stale("another writer committed since it was read");
+    return { size, tornTail: true };
+  }
+
+  private async holdsAt(start: number, bytes: Buffer): Promise<boolean> {
+    const found = await this.readRange(start, bytes.length);
+    return found.equals(bytes);
+  }
+
+  private async readRange(start: number, length: number): Promise<Buffer> {
+    const handle = await open(this.journalFile, "r");
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, start);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Folds the journal into db.json: checkpoint first, then empty the journal (a crash between is
+   * harmless). The journal is emptied only if nobody appended after our lines meanwhile: their
+   * ops carry higher sequence numbers than the checkpoint, so they stay valid on top of it.
+   */
+  private async fold(index: StoreIndex, lease?: LockLease): Promise<void> {
+    await lease?.check();
     this.db.data = index;
     await this.db.write();
+    const cachedOffset = this.cached?.offset;
+    const journalNow = await statOrNull(this.journalFile);
+    if (cachedOffset !== undefined && journalNow && journalNow.size !== cachedOffset) {
+      log.warn("the journal grew while folding it (the lock was taken over?); it is kept and folded later", { journal: this.journalFile });
+      this.cached = null;
+      return;
+    }
+    await lease?.check();
     await writeFileAtomic(this.journalFile, "");
     const [checkpoint, journal] = await Promise.all([stat(this.checkpointFile), stat(this.journalFile)]);
     this.cached = { index, checkpointKey: statKey(checkpoint), checkpointSeq: index.seq, journalIno: journal.ino, offset: 0 };
@@ -250,18 +318,21 @@ export class IndexFiles {
       // Only whole lines count: a last line without its newline is still being written (or torn).
       const complete = buffer.subarray(0, buffer.lastIndexOf(0x0a) + 1);
       const lines = complete.toString("utf8").split("\n").filter((line) => line.length > 0);
-      return { ops: lines.map((line) => this.parseOp(line)), ino: info.ino, end: offset + complete.length, replaced: false };
+      const ops = lines.map((line) => this.parseOp(line)).filter((op): op is JournalOp => op !== null);
+      return { ops, ino: info.ino, end: offset + complete.length, replaced: false };
     } finally {
       await handle.close();
     }
   }
 
-  private parseOp(line: string): JournalOp {
+  /** A line that is not JSON is a torn write (a writer crashed or was cut off mid-line): skipped. */
+  private parseOp(line: string): JournalOp | null {
     let op: unknown;
     try {
       op = JSON.parse(line);
     } catch {
-      throw this.corrupt(this.journalFile, `a line is not valid JSON: ${line.slice(0, 80)}`);
+      log.debug("skipped a torn journal line", { journal: this.journalFile, line: line.slice(0, 80) });
+      return null;
     }
     const candidate = op as Partial<JournalOp>;
     if (

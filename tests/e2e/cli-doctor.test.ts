@@ -1,10 +1,11 @@
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanEnv, runCli, type CliResult } from "../helpers/cli.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../helpers/fake-openai.js";
-import { tempDir } from "../helpers/mcp.js";
+import { REPO_ROOT, tempDir } from "../helpers/mcp.js";
+import { finaliseTrajectory, TrajectoryDraftSchema } from "../../src/trajectory/schema.js";
 
 interface Check {
   name: string;
@@ -110,5 +111,35 @@ describe("trace2skill doctor (built CLI)", () => {
     expect(skills?.detail).toContain("bad-skill ✗, good-skill ✓");
     expect(skills?.detail).not.toContain("not-a-skill");
     expect(skills?.fix).toContain("bad-skill");
+  });
+
+  it("finds an index out of step with the files on disk, and --repair rebuilds it (issue 11, item 1)", async () => {
+    const ingest = await runCli(["ingest", path.join(REPO_ROOT, "fixtures/formats/atif_tool-calls.input.json"), "--skill", "airline"], { env: cleanEnv(base), cwd: home });
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const dataDir = path.join(home, "data");
+    // A run file nobody indexed (a writer that lost its lock once left such files), and an indexed run whose file is gone.
+    const [shard] = (await readdir(path.join(dataDir, "trajectories"))).sort();
+    const [file] = await readdir(path.join(dataDir, "trajectories", shard as string));
+    const payload = JSON.parse(await readFile(path.join(dataDir, "trajectories", shard as string, file as string), "utf8")) as Record<string, unknown>;
+    const orphan = finaliseTrajectory(TrajectoryDraftSchema.parse({ skill: "airline", task: "unindexed", steps: [{ role: "user", text: "unindexed" }] }));
+    await mkdir(path.join(dataDir, "trajectories", orphan.id.slice(0, 2)), { recursive: true });
+    await writeFile(path.join(dataDir, "trajectories", orphan.id.slice(0, 2), `${orphan.id}.json`), JSON.stringify(orphan));
+    await rm(path.join(dataDir, "trajectories", shard as string, file as string));
+
+    const found = await runDoctor(["--json"], base);
+    expect(found.code).toBe(1);
+    const store = check(JSON.parse(found.stdout) as DoctorReport, "store");
+    expect(store?.ok).toBe(false);
+    expect(store?.detail).toMatch(/on disk but not in the index: 1 trajectories \(.*; in the index but their file is gone: 1 trajectories/);
+    expect(store?.fix).toMatch(/doctor --repair/);
+
+    const repaired = await runDoctor(["--repair", "--json"], base);
+    expect(check(JSON.parse(repaired.stdout) as DoctorReport, "store")).toMatchObject({ ok: true, detail: expect.stringMatching(/rebuilt it from the files on disk/) });
+    const again = await runDoctor(["--json"], base);
+    expect(check(JSON.parse(again.stdout) as DoctorReport, "store")).toMatchObject({ ok: true });
+    const runs = await runCli(["runs", "--json"], { env: cleanEnv(base), cwd: home });
+    const ids = (JSON.parse(runs.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id);
+    expect(ids).toContain(orphan.id);
+    expect(ids).not.toContain(payload.id);
   });
 });

@@ -440,11 +440,28 @@ describe("persistence", () => {
     expect(await readFile(journal, "utf8")).not.toContain('"traj{');
   });
 
-  it("a garbage line inside the journal gives a clear error naming the file", async () => {
+  it("a torn line inside the journal is skipped (issue 11, item 1: it used to stop every process opening the store)", async () => {
+    const one = trajectory("one");
+    await store.putTrajectory(one);
+    const journal = path.join(dataDir, "db.journal");
+    // Two writers' lines run together, as a paused lock holder once left them.
+    await writeFile(journal, '{"seq{"seq":2096,"section":"trajectories"\n' + (await readFile(journal, "utf8")));
+    const reopened = await openStore(dataDir);
+    expect((await reopened.listTrajectories()).map((r) => r.id)).toEqual([one.id]);
+    // A torn last line (no newline) is ended by the next writer, never cut, and nothing after it is lost.
+    await writeFile(journal, (await readFile(journal, "utf8")) + '{"seq":99,"sect');
+    const two = trajectory("two");
+    await reopened.putTrajectory(two);
+    const fresh = await openStore(dataDir);
+    expect(new Set((await fresh.listTrajectories()).map((r) => r.id))).toEqual(new Set([one.id, two.id]));
+    expect(await readFile(journal, "utf8")).toContain('{"seq":99,"sect\n');
+  });
+
+  it("a journal line that is JSON but not an index op gives a clear error naming the file", async () => {
     await store.putTrajectory(trajectory("one"));
     const journal = path.join(dataDir, "db.journal");
-    await writeFile(journal, "garbage\n" + (await readFile(journal, "utf8")));
-    await expect(openStore(dataDir)).rejects.toThrow(/db\.journal is damaged .*not valid JSON.*move db\.json and db\.journal aside/);
+    await writeFile(journal, '{"hello":"world"}\n' + (await readFile(journal, "utf8")));
+    await expect(openStore(dataDir)).rejects.toThrow(/db\.journal is damaged .*not an index op/);
   });
 
   it("a garbage db.json gives a clear error and is left untouched", async () => {

@@ -27,12 +27,13 @@ export interface CheckResult {
 export const doctorCommand: Command = {
   name: "doctor",
   summary: "check Node, the data dir and its lock, the store, the model and the skills dir",
-  help: `Usage: trace2skill doctor [--json]
+  help: `Usage: trace2skill doctor [--repair] [--json]
 
 Checks, and says what to fix:
   - Node.js version (>= ${MIN_NODE_MAJOR})
   - the data directory exists, is writable and the cross-process lock works
-  - the store opens (its index is readable)
+  - the store opens (its index is readable), and its index matches the files on disk: rows
+    whose file is gone, and files no row lists (--repair rebuilds the index from the files)
   - the model configuration (OPENAI_BASE_URL, OPENAI_API_KEY, TRACE2SKILL_MODEL): when one is
     set, the endpoint is reached and the model answers a small structured request
   - the skills directory, and whether each skill folder in it passes validation
@@ -40,14 +41,14 @@ Exit code 1 when any check fails.
 
 ${GLOBAL_HELP}`,
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: false });
+    const { values } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, repair: { type: "boolean" } }, allowPositionals: false });
     const dataDir = resolveDataDir(values["data-dir"]);
     const skillsDir = resolveSkillsDir(dataDir, values["skills-dir"]);
     const dataDirCheck = await checkDataDir(dataDir);
     const checks = [
       checkNode(process.versions.node),
       dataDirCheck,
-      dataDirCheck.ok ? await checkStore(dataDir) : { name: "store", ok: false, detail: "not checked: the data dir is not usable" },
+      dataDirCheck.ok ? await checkStore(dataDir, values.repair === true) : { name: "store", ok: false, detail: "not checked: the data dir is not usable" },
       await checkModelConfig(process.env),
       await checkSkillsDir(skillsDir),
     ];
@@ -105,6 +106,7 @@ async function checkDataDir(dataDir: string): Promise<CheckResult> {
   } finally {
     await rm(probe, { force: true });
     await rm(`${probe}.lock`, { recursive: true, force: true });
+    await rm(`${probe}.owner`, { force: true });
   }
 }
 
@@ -112,11 +114,35 @@ function dataDirFix(dataDir: string): string {
   return `Make ${dataDir} a writable folder (check its permissions, and that no part of the path is a file), or choose another data directory with --data-dir or TRACE2SKILL_HOME.`;
 }
 
-async function checkStore(dataDir: string): Promise<CheckResult> {
+async function checkStore(dataDir: string, repair: boolean): Promise<CheckResult> {
   try {
     const store = await openStore(dataDir);
     const [runs, skills] = await Promise.all([store.listTrajectories(), store.listSkills()]);
-    return { name: "store", ok: true, detail: `index readable: ${runs.length} run(s), ${skills.length} skill(s)` };
+    const check = repair ? await store.repairIndex() : await store.checkIndex();
+    const counts = `${runs.length} run(s), ${skills.length} skill(s)`;
+    if (check.consistent) return { name: "store", ok: true, detail: `index readable and matching the files on disk: ${counts}` };
+    const describe = (byKind: Record<string, string[]>) =>
+      Object.entries(byKind)
+        .map(([kind, keys]) => `${keys.length} ${kind} (${keys.slice(0, 3).map((k) => k.slice(0, 16)).join(", ")}${keys.length > 3 ? ", …" : ""})`)
+        .join(", ");
+    const found = [
+      Object.keys(check.unindexed).length > 0 ? `on disk but not in the index: ${describe(check.unindexed)}` : "",
+      Object.keys(check.missingFiles).length > 0 ? `in the index but their file is gone: ${describe(check.missingFiles)}` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
+    if (repair) {
+      const after = await store.checkIndex();
+      return after.consistent
+        ? { name: "store", ok: true, detail: `the index did not match the files (${found}); rebuilt it from the files on disk` }
+        : { name: "store", ok: false, detail: `rebuilt the index, but it still does not match the files: ${found}`, fix: "Report this with the output of doctor --json." };
+    }
+    return {
+      name: "store",
+      ok: false,
+      detail: `the index does not match the files on disk: ${found}`,
+      fix: "Run `trace2skill doctor --repair` to rebuild the index from the files (with no other trace2skill process writing).",
+    };
   } catch (err) {
     return {
       name: "store",
