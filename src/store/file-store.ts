@@ -48,7 +48,7 @@ export interface IndexCheck {
 }
 
 /** A mutation whose lock was taken over is redone this many times at most. */
-const MAX_LOCK_LOST_RETRIES = 5;
+const MAX_LOCK_LOST_RETRIES = 10;
 import { checkSkillName, checkTrajectoryId, checkVersionNumber, StorePaths } from "./paths.js";
 import { RunSchema, type Run } from "./run.js";
 import type { DeleteTrajectoriesResult, NewSkillVersion, PutTrajectoryResult, Store, TrajectoryRow } from "./store.js";
@@ -95,23 +95,51 @@ export class FileStore implements Store {
     const store = new FileStore(dataDir);
     await mkdir(store.dataDir, { recursive: true });
     await writeFile(store.paths.lockTarget, "", { flag: "a" });
-    await store.mutate(() => store.sweepLeftovers());
+    await store.mutate((index, tx) => store.recoverLeftovers(index, tx));
     return store;
   }
 
   /**
-   * Temp files and folders a killed writer left (`<name>.<pid>.<hex>.tmp`): removed when their
-   * writer is gone. Run under the lock on open; a live writer's temp file is never touched.
+   * What a killed writer left, repaired on open under the lock:
+   * - temp files and folders (`<name>.<pid>.<hex>.tmp`) whose writer is gone are removed (a live
+   *   writer's are never touched);
+   * - run and analysis files written but never indexed (the writer died between the file and
+   *   its index row) are indexed: a submission that reached the disk is kept, and submitting it
+   *   again finds it stored.
    */
-  private async sweepLeftovers(): Promise<void> {
+  private async recoverLeftovers(index: StoreIndex, tx: IndexTransaction): Promise<void> {
     const entries = await readdir(this.dataDir, { recursive: true, withFileTypes: true }).catch(() => []);
+    let adopted = 0;
     for (const entry of entries) {
-      const m = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(entry.name);
-      if (!m || pidAlive(Number(m[1]))) continue;
       const where = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-      await rm(where, { recursive: true, force: true });
-      log.warn("removed a temp file a killed process left", { path: where });
+      const tmp = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(entry.name);
+      if (tmp) {
+        if (pidAlive(Number(tmp[1]))) continue;
+        await rm(where, { recursive: true, force: true });
+        log.warn("removed a temp file a killed process left", { path: where });
+        continue;
+      }
+      if (!entry.isFile()) continue;
+      const relative = path.relative(this.dataDir, where).split(path.sep).join("/");
+      const run = /^trajectories\/[0-9a-f]{2}\/([0-9a-f]{64})\.json$/.exec(relative);
+      if (run && !own(index.trajectories, run[1] as string)) {
+        const t = await readPayloadOrWarn(where, TrajectorySchema);
+        if (t && t.id === run[1]) {
+          tx.set("trajectories", t.id, trajectoryRow(t, (await stat(where)).size));
+          adopted++;
+        }
+        continue;
+      }
+      const analysis = /^analyses\/[^/]{2}\/([^/]+)\.json$/.exec(relative);
+      if (analysis && !own(index.analyses, analysis[1] as string)) {
+        const a = await readPayloadOrWarn(where, AnalysisSchema);
+        if (a && a.id === analysis[1]) {
+          tx.set("analyses", a.id, analysisRow(a));
+          adopted++;
+        }
+      }
     }
+    if (adopted > 0) log.warn("indexed files a killed process wrote but never indexed", { files: adopted, dataDir: this.dataDir });
   }
 
   // ---- trajectories ----

@@ -10,13 +10,14 @@ import { openStore } from "../../src/store/file-store.js";
  * Issue 11, item 1: a process paused while it holds the store's lock (Ctrl-Z, a debugger, a
  * laptop asleep) for longer than the stale time loses its lock to another process; when it
  * resumes it must not write from its old view. Two writers, one stopped mid-ingest for longer
- * than the stale time (2 s here, the least proper-lockfile allows): every acknowledged run is
+ * than the stale time (4 s here; 10 s by default): every acknowledged run is
  * in the index and readable, and the store opens.
  */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const worker = path.join(repoRoot, "tests/helpers/store-pause-worker.ts");
-const STALE_MS = 2000;
+// Short for a quick test, long enough that a busy CI machine does not see a live holder as stale.
+const STALE_MS = 4000;
 
 let dataDir: string;
 beforeEach(async () => {
@@ -52,7 +53,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 it("a writer stopped past the stale time while holding the lock loses nothing and corrupts nothing", async () => {
   const lockDir = path.join(dataDir, ".lock.lock");
   let stoppedInside = 0;
-  for (let trial = 0; trial < 3; trial++) {
+  for (let trial = 0; trial < 2; trial++) {
     const paused = start(400, trial * 2 + 1);
     // Stop it at a moment it holds the lock (its lock folder exists and nobody else writes).
     while (paused.acked.length < 20) await sleep(5);
@@ -81,5 +82,5 @@ it("a writer stopped past the stale time while holding the lock loses nothing an
     expect(missing, `trial ${trial}: acknowledged runs missing from the index`).toEqual([]);
     for (const id of acked.slice(0, 50)) expect((await store.getTrajectory(id))?.id).toBe(id);
   }
-  expect(stoppedInside).toBe(3);
+  expect(stoppedInside).toBe(2);
 }, 120_000);

@@ -535,3 +535,17 @@ describe("what a killed process leaves behind (issue 11, item 8)", () => {
     expect(await readFile(path.join(dataDir, "skills", "airline", kept[0] as string, "version.json"), "utf8")).toBe("{}");
   });
 });
+
+describe("a writer killed between a run's file and its index row (issue 11, item 8)", () => {
+  it("indexes the file on the next open: what reached the disk is kept", async () => {
+    const t = trajectory("written, never indexed");
+    const dir = path.join(dataDir, "trajectories", t.id.slice(0, 2));
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, `${t.id}.json`), JSON.stringify(t));
+    expect((await store.listTrajectories()).map((r) => r.id)).not.toContain(t.id);
+    const reopened = await openStore(dataDir);
+    expect((await reopened.listTrajectories()).map((r) => r.id)).toContain(t.id);
+    expect((await reopened.checkIndex()).consistent).toBe(true);
+    expect(await reopened.putTrajectory(t)).toMatchObject({ id: t.id, created: false });
+  });
+});
