@@ -30,7 +30,14 @@ export interface HttpServerOptions {
   token?: string;
   /** Extra host names clients may use in the Host header (a DNS name, a reverse proxy's name). */
   allowedHosts?: string[];
+  /** Open sessions at most; a new client beyond it is refused with 503 (default 100). */
+  maxSessions?: number;
+  /** A session with no request for this long is closed, its event stream too (default 30 minutes); the client starts a new one. */
+  sessionIdleMs?: number;
 }
+
+export const DEFAULT_MAX_SESSIONS = 100;
+export const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
 
 export interface RunningHttpServer {
   /** The MCP endpoint, e.g. http://127.0.0.1:3917/mcp */
@@ -57,6 +64,10 @@ interface Refusal {
 interface Session {
   transport: StreamableHTTPServerTransport;
   cleanup: () => Promise<void>;
+  /** When a request of this session last came in or ended. */
+  lastSeen: number;
+  /** Requests of this session still being answered: it is not idle meanwhile (an open GET event stream does not count). */
+  open: number;
 }
 
 const LOOPBACK_HOSTNAMES = ["localhost", "127.0.0.1", "[::1]"];
@@ -273,13 +284,38 @@ function listen(server: ReturnType<typeof createHttpServer>, host: string, port:
 export async function startHttpServer(engine: Engine, options: HttpServerOptions = {}): Promise<RunningHttpServer> {
   const policy = resolveHttpPolicy(options);
   const sessions = new Map<string, Session>();
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+
+  // Sessions nobody uses are closed: a client that vanished without DELETE leaves no server behind.
+  const closeIdle = async (): Promise<void> => {
+    const now = Date.now();
+    for (const [id, session] of sessions) {
+      if (session.open > 0 || now - session.lastSeen < idleMs) continue;
+      sessions.delete(id);
+      log.info("MCP session closed after being idle", { session: id, idleMs: now - session.lastSeen, sessions: sessions.size });
+      await session.cleanup().catch((err: unknown) => log.warn("closing an idle session failed", { error: errorMessage(err) }));
+    }
+  };
+  const sweeper = setInterval(() => void closeIdle(), Math.max(1_000, Math.min(60_000, Math.floor(idleMs / 2))));
+  sweeper.unref();
+
+  /** Count a request as open on its session until its response ends. */
+  const track = (session: Session, res: ServerResponse): void => {
+    session.open += 1;
+    session.lastSeen = Date.now();
+    res.once("close", () => {
+      session.open -= 1;
+      session.lastSeen = Date.now();
+    });
+  };
 
   const openSession = async (): Promise<StreamableHTTPServerTransport> => {
     const { server, cleanup } = createServer(engine);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, cleanup });
+        sessions.set(id, { transport, cleanup, lastSeen: Date.now(), open: 0 });
         log.info("MCP session opened", { session: id, sessions: sessions.size });
       },
     });
@@ -323,11 +359,26 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
     }
     if (headerValue(req.headers, "mcp-session-id") !== undefined) {
       const session = sessionFor(req, res);
-      if (session) await session.transport.handleRequest(req, res, read.body);
+      if (session) {
+        track(session, res);
+        await session.transport.handleRequest(req, res, read.body);
+      }
       return;
     }
     if (!isInitializeRequest(read.body)) {
       sendError(res, { status: 400, message: "No mcp-session-id header: the first request of a session must be initialize." });
+      return;
+    }
+    if (sessions.size >= maxSessions) await closeIdle();
+    if (sessions.size >= maxSessions) {
+      log.warn("refused a new MCP session: too many open", { sessions: sessions.size, maxSessions });
+      sendError(res, {
+        status: 503,
+        message:
+          `Too many open MCP sessions (${sessions.size} of at most ${maxSessions}). Close clients you no longer use (they end ` +
+          `their session with DELETE), wait for idle ones to expire, or start the server with a higher --max-sessions.`,
+        headers: { "retry-after": "60" },
+      });
       return;
     }
     const transport = await openSession();
@@ -356,7 +407,12 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
     }
     if (req.method === "GET" || req.method === "DELETE") {
       const session = sessionFor(req, res);
-      if (session) await session.transport.handleRequest(req, res);
+      if (session) {
+        // A GET is the session's event stream: it marks the session seen, but stays open while the client is quiet.
+        if (req.method === "GET") session.lastSeen = Date.now();
+        else track(session, res);
+        await session.transport.handleRequest(req, res);
+      }
       return;
     }
     sendError(res, { status: 405, message: `Method ${req.method ?? ""} not allowed on ${MCP_PATH}: use POST, GET or DELETE.`, headers: { allow: "GET, POST, DELETE" } });
@@ -376,6 +432,7 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      clearInterval(sweeper);
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await Promise.all([...sessions.values()].map((s) => s.cleanup().catch((err: unknown) => log.warn("closing a session failed", { error: errorMessage(err) }))));
       sessions.clear();

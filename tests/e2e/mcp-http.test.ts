@@ -222,6 +222,37 @@ describe("MCP over Streamable HTTP with a bearer token", () => {
   });
 });
 
+describe("HTTP sessions are capped and expire when idle (issue 11, item 5)", () => {
+  it("refuses a client past the cap with 503 and a clear message, and closes idle sessions", async () => {
+    const engine = await openTestEngine();
+    const server = await startHttpServer(engine, { port: 0, maxSessions: 3, sessionIdleMs: 1500 });
+    try {
+      const clients = await Promise.all([1, 2, 3].map(() => connect(server.url)));
+      const refused = await connect(server.url).then(
+        () => "connected",
+        (err: Error) => err.message,
+      );
+      expect(refused).toMatch(/503|Too many open MCP sessions \(3 of at most 3\)/);
+      const health = async () => JSON.parse((await rawRequest(server.url, { method: "GET", path: "/healthz" })).body) as { sessions: number };
+      expect((await health()).sessions).toBe(3);
+      // A session in use stays; idle ones are closed after 1.5 s, and their ids are then unknown.
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      expect((await health()).sessions).toBe(0);
+      const stale = await callTool(clients[0] as Client, "list_skills", {}).then(
+        () => "answered",
+        (err: Error) => err.message,
+      );
+      expect(stale).toMatch(/404|Session not found/);
+      const fresh = await connect(server.url);
+      expect((await callTool(fresh, "list_skills", {})).isError).toBeFalsy();
+      await fresh.close();
+      for (const c of clients) await c.close().catch(() => undefined);
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
+});
+
 describe("HTTP server options", () => {
   it("refuses to listen beyond loopback without a token, before binding anything", async () => {
     const engine = await openTestEngine();

@@ -11,6 +11,8 @@ const HTTP_OPTIONS = {
   port: { type: "string" },
   token: { type: "string" },
   "allowed-host": { type: "string", multiple: true },
+  "max-sessions": { type: "string" },
+  "session-idle-minutes": { type: "string" },
 } as const;
 
 interface HttpFlags {
@@ -19,6 +21,8 @@ interface HttpFlags {
   port?: string;
   token?: string;
   "allowed-host"?: string[];
+  "max-sessions"?: string;
+  "session-idle-minutes"?: string;
 }
 
 /** Turn the flags into server options; the server itself checks what makes them unsafe. */
@@ -33,6 +37,16 @@ export function httpOptionsFrom(values: HttpFlags, env: NodeJS.ProcessEnv): Http
   const token = values.token ?? (env.TRACE2SKILL_TOKEN || undefined);
   if (token !== undefined) options.token = token;
   if (values["allowed-host"] !== undefined) options.allowedHosts = values["allowed-host"];
+  const maxSessions = values["max-sessions"];
+  if (maxSessions !== undefined) {
+    if (!/^\d+$/.test(maxSessions) || Number(maxSessions) < 1) throw new UsageError(`--max-sessions must be a whole number of at least 1 (got "${maxSessions}").`);
+    options.maxSessions = Number(maxSessions);
+  }
+  const idle = values["session-idle-minutes"];
+  if (idle !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(idle) || Number(idle) <= 0) throw new UsageError(`--session-idle-minutes must be a number of minutes above 0 (got "${idle}").`);
+    options.sessionIdleMs = Math.round(Number(idle) * 60_000);
+  }
   return options;
 }
 
@@ -60,6 +74,10 @@ HTTP options:
   --allowed-host <name>   a name clients use to reach the server (DNS name, reverse proxy), accepted in
                           the Host header; repeatable. Requests naming any other host are refused
                           (DNS-rebinding protection).
+  --max-sessions <n>      open MCP sessions at most (default 100); a client beyond it gets HTTP 503
+  --session-idle-minutes <m>
+                          close a session after this long with no request (default 30); its
+                          client starts a new one
 
 Logs go to stderr.
 
@@ -67,7 +85,7 @@ ${GLOBAL_HELP}`,
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...HTTP_OPTIONS }, allowPositionals: false });
     if (!values.http) {
-      const httpOnly = (["host", "port", "token", "allowed-host"] as const).filter((flag) => values[flag] !== undefined);
+      const httpOnly = (["host", "port", "token", "allowed-host", "max-sessions", "session-idle-minutes"] as const).filter((flag) => values[flag] !== undefined);
       if (httpOnly.length > 0) throw new UsageError(`${httpOnly.map((f) => `--${f}`).join(", ")}: HTTP options, used only with --http.`);
       const engine = await openEngine(values);
       if (process.stdin.isTTY) {
