@@ -1,4 +1,5 @@
 import { versionChecks, type VersionChecks } from "./evolution/checks-summary.js";
+import { resolveUserPath } from "./util/user-path.js";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ingestCanonical, ingestRaw, type IngestResult } from "./trajectory/ingest.js";
@@ -26,6 +27,7 @@ import { RunTracker } from "./evolution/runs.js";
 import {
   ConflictError,
   InvalidInputError,
+  errorMessage,
   InvalidSkillError,
   SkillNotFoundError,
   TrajectoryNotFoundError,
@@ -164,6 +166,11 @@ export class Engine {
 
   get dataDir(): string {
     return this.options.dataDir;
+  }
+
+  /** Where promote and export write by default. */
+  get skillsDir(): string {
+    return path.resolve(this.options.skillsDir);
   }
 
   // ── ingest ────────────────────────────────────────────────────────────────
@@ -313,13 +320,20 @@ export class Engine {
   /** Import a human-written skill folder as version 1 (or as a new version of a known skill). */
   async importSkill(folderPath: string, options: { name?: string; activate?: boolean } = {}): Promise<SkillVersionMeta & { validation: ValidationReport }> {
     if (folderPath.trim() === "") throw new InvalidInputError("The skill folder path is empty. Give the path of a folder that holds a SKILL.md.");
-    const dir = path.resolve(folderPath);
+    const dir = resolveUserPath(folderPath, "The skill folder path");
     const info = await stat(dir).catch(() => null);
     if (!info?.isDirectory()) {
       throw new InvalidInputError(`"${folderPath}" is not a folder. Give the path of a skill folder that holds a SKILL.md.`);
     }
     const name = checkSkillName(options.name ?? path.basename(dir));
-    const folder = await readSkillFolder(dir, { name });
+    const folder = await readSkillFolder(dir, { name }).catch((err: unknown) => {
+      // A folder the OS will not read as files (/proc, a device, no permission): say so, not "internal error".
+      const code = (err as NodeJS.ErrnoException).code;
+      if (typeof code === "string") {
+        throw new InvalidInputError(`"${folderPath}" cannot be read as a skill folder (${code}: ${errorMessage(err)}). Give a folder of regular files that holds a SKILL.md.`);
+      }
+      throw err;
+    });
     const validation = validateSkill(folder);
     if (!validation.valid) {
       throw new InvalidSkillError(
@@ -588,7 +602,8 @@ export class Engine {
    */
   async exportSkill(skill: string, options: { version?: number; to?: string; dryRun?: boolean } = {}): Promise<ExportReport> {
     const { meta, folder } = await this.resolveVersion(skill, options.version);
-    return exportSkill(folder, path.resolve(options.to ?? this.options.skillsDir), { version: meta.version, dryRun: options.dryRun });
+    const to = options.to === undefined ? path.resolve(this.options.skillsDir) : resolveUserPath(options.to, "The export folder");
+    return exportSkill(folder, to, { version: meta.version, dryRun: options.dryRun });
   }
 }
 

@@ -1,10 +1,11 @@
 import os from "node:os";
 import path from "node:path";
+import { resolveUserPath } from "../util/user-path.js";
 
 /** The data directory: --data-dir, else TRACE2SKILL_HOME, else ~/.trace2skill. */
 export function resolveDataDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   const chosen = flag ?? env.TRACE2SKILL_HOME;
-  if (chosen && chosen.trim().length > 0) return path.resolve(chosen);
+  if (chosen && chosen.trim().length > 0) return resolveUserPath(chosen, "The data directory");
   return path.join(os.homedir(), ".trace2skill");
 }
 
@@ -16,6 +17,6 @@ export function resolveDataDir(flag?: string, env: NodeJS.ProcessEnv = process.e
  */
 export function resolveSkillsDir(dataDir: string, flag?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const chosen = flag ?? env.TRACE2SKILL_SKILLS_DIR;
-  if (chosen && chosen.trim().length > 0) return path.resolve(cwd, chosen);
+  if (chosen && chosen.trim().length > 0) return resolveUserPath(chosen, "The skills directory", cwd);
   return path.join(dataDir, "export");
 }

@@ -82,3 +82,24 @@ describe("trace2skill export and promote into a folder holding the user's own fi
     expect(validated.code, validated.stdout + validated.stderr).toBe(0);
   });
 });
+
+describe("paths typed on the command line (issue 11, item 6)", () => {
+  it("reads ~ and file:// as a shell would, and says why /proc or a NUL byte cannot be a skill folder", async () => {
+    const home = await tempDir("t2s-cli-paths-");
+    const fakeHome = await tempDir("t2s-cli-home-");
+    const env = homeEnv(home, { HOME: fakeHome });
+    expect((await runCli(["import", SAMPLE_SKILL], { env })).code).toBe(0);
+    const tilde = await runCli(["export", "airline-support", "--to", "~/exported"], { env, cwd: home });
+    expect(tilde.code, tilde.stderr).toBe(0);
+    expect(await readdir(path.join(fakeHome, "exported", "airline-support"))).toContain("SKILL.md");
+    const url = await runCli(["export", "airline-support", "--to", `file://${path.join(home, "by-url")}`], { env, cwd: home });
+    expect(url.code, url.stderr).toBe(0);
+    expect(await readdir(path.join(home, "by-url", "airline-support"))).toContain("SKILL.md");
+    expect(await readdir(home)).not.toContain("~");
+    expect(await readdir(home)).not.toContain("file:");
+    const proc = await runCli(["import", "/proc/self"], { env });
+    expect(proc.code).toBe(1);
+    expect(proc.stderr).toMatch(/"\/proc\/self" cannot be read as a skill folder/);
+    expect(proc.stderr).not.toMatch(/unexpected error/);
+  });
+});

@@ -1,10 +1,11 @@
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Engine } from "../../src/engine.js";
 import { riskyAdditions } from "../../src/consolidation/guards.js";
-import { REPO_ROOT, TAU_FIXTURE, callTool, connectInMemory, openTestEngine, textOf } from "../helpers/mcp.js";
+import { REPO_ROOT, TAU_FIXTURE, callTool, connectInMemory, openTestEngine, tempDir, textOf } from "../helpers/mcp.js";
 import { StructuredOnlyAgent } from "../helpers/agent.js";
 
 /**
@@ -110,6 +111,51 @@ describe("hostile inputs found by review", () => {
     for (const exportTo of ["/etc", "../../..", ""]) {
       const res = await callTool(client, "promote_skill_version", { skill: SKILL, version: 1, exportTo });
       expect(res.isError, exportTo).toBe(true);
+    }
+    expect(await engine.store.getActiveVersion(SKILL)).toBe(1);
+  });
+
+  it("paths from tool calls: symlinks out, ~ and file://, reading any folder, NUL bytes and /proc (issue 11, item 6)", async () => {
+    const { engine, client } = await setup(0);
+    const project = await tempDir("t2s-project-");
+    const outside = await tempDir("t2s-outside-");
+    await symlink(outside, path.join(project, "link"));
+    await mkdir(path.join(project, "skills"), { recursive: true });
+    await symlink(outside, path.join(project, "skills", SKILL));
+    const cwd = process.cwd();
+    process.chdir(project);
+    try {
+      // A link inside the project that points elsewhere is no way out, nor is the skill's own folder being one.
+      for (const exportTo of ["link", "./link/deeper", "skills"]) {
+        const res = await callTool(client, "promote_skill_version", { skill: SKILL, version: 1, exportTo });
+        expect(res.isError, exportTo).toBe(true);
+        expect(textOf(res), exportTo).toMatch(/outside the places a tool call may write \(symlinks followed\)/);
+      }
+      expect(await readdir(outside)).toEqual([]);
+      // file:// is the path it names; inside the project it is allowed.
+      const ok = await callTool(client, "promote_skill_version", { skill: SKILL, version: 1, exportTo: pathToFileURL(path.join(project, "out")).href });
+      expect(ok.isError, textOf(ok)).toBeFalsy();
+      expect(await readdir(path.join(project, "out", SKILL))).toContain("SKILL.md");
+      expect(await readdir(project)).not.toContain("file:");
+      // ~ is the home folder, never a folder named "~" in the project.
+      const home = await callTool(client, "promote_skill_version", { skill: SKILL, version: 1, exportTo: "~/somewhere-not-allowed" });
+      expect(home.isError).toBe(true);
+      expect(await readdir(project)).not.toContain("~");
+      // import_skill reads only where a tool call may write.
+      for (const p of ["/etc", "/proc/self", outside, path.join(project, "link")]) {
+        const res = await callTool(client, "import_skill", { path: p });
+        expect(res.isError, p).toBe(true);
+        expect(textOf(res), p).toMatch(/import_skill may read only under/);
+      }
+      // Bad text gets a message a user can act on, never "Internal error".
+      for (const [p, message] of [["skills\u0000x", /NUL byte/], ["skills\ud800", /not valid Unicode/], ["https://example.com/skill", /is a URL, not a local path/]] as const) {
+        const res = await callTool(client, "import_skill", { path: p });
+        expect(res.isError).toBe(true);
+        expect(textOf(res)).toMatch(message);
+        expect(textOf(res)).not.toMatch(/Internal error/);
+      }
+    } finally {
+      process.chdir(cwd);
     }
     expect(await engine.store.getActiveVersion(SKILL)).toBe(1);
   });

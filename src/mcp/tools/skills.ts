@@ -4,6 +4,9 @@ import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
 import { NextStepSchema } from "../next.js";
 import { SkillName, ValidationOutput, VersionMetaOutput } from "../shapes.js";
+import { InvalidInputError } from "../../util/errors.js";
+import { isInside, resolveUserPath } from "../../util/user-path.js";
+import { toolRoots } from "./versions.js";
 
 export function registerGetSkillTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
@@ -83,7 +86,16 @@ export function registerImportSkillTool(server: McpServer, engine: Engine): void
     output: { ...VersionMetaOutput.shape, validation: ValidationOutput, next: NextStepSchema },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handle(args) {
-      const meta = await engine.importSkill(args.path, { name: args.name });
+      // A tool call reads only where it may write: the project, ~/.claude/skills and the skills dir.
+      const dir = resolveUserPath(args.path, "path");
+      const roots = [...toolRoots(), engine.skillsDir];
+      if (!(await isInside(dir, roots))) {
+        throw new InvalidInputError(
+          `import_skill may read only under the server's folder (${process.cwd()}), ~/.claude/skills and the skills dir (${engine.skillsDir}); ` +
+            `"${args.path}" is elsewhere (symlinks followed). Copy the folder there, or import it from the CLI: trace2skill import <path>.`,
+        );
+      }
+      const meta = await engine.importSkill(dir, { name: args.name });
       const warnings = meta.validation.problems.filter((p) => p.severity === "warning").length;
       return {
         structured: {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { reportLines, versionReport, VersionChecksSchema, VersionReportSchema } from "../../evolution/checks-summary.js";
 import { ExportReportSchema, capExportReport, exportReportLines, type ExportReport } from "../../skill/export-report.js";
 import { InvalidInputError } from "../../util/errors.js";
+import { isInside, resolveUserPath } from "../../util/user-path.js";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
 import { SkillName, VersionMetaOutput } from "../shapes.js";
@@ -13,19 +14,28 @@ import { SkillName, VersionMetaOutput } from "../shapes.js";
  * Where an MCP caller may export: the server's skills dir, anything under the folder the
  * server runs in (the project, e.g. .claude/skills), or ~/.claude/skills. A tool call is an
  * agent's request, not the user's own command: it must not write anywhere the server can.
+ * `~` and file:// are read as a shell would; symlinks are followed before the check, so a link
+ * inside the project that points elsewhere does not open a way out (nor does the skill's own
+ * folder inside the target being such a link).
  */
-export function exportTarget(requested: string | undefined): string | undefined {
+export async function exportTarget(requested: string | undefined, skill?: string): Promise<string | undefined> {
   if (requested === undefined) return undefined;
   if (requested.trim() === "") throw new InvalidInputError("exportTo is empty; omit it to export to the server's skills dir.");
-  const target = path.resolve(requested);
-  const allowed = [process.cwd(), path.join(os.homedir(), ".claude", "skills")];
-  if (!allowed.some((root) => target === root || target.startsWith(root + path.sep))) {
+  const target = resolveUserPath(requested, "exportTo");
+  const allowed = toolRoots();
+  const inside = (await isInside(target, allowed)) && (skill === undefined || (await isInside(path.join(target, skill), allowed)));
+  if (!inside) {
     throw new InvalidInputError(
-      `exportTo "${requested}" is outside the places a tool call may write: the server's folder (${process.cwd()}) and ~/.claude/skills. ` +
+      `exportTo "${requested}" is outside the places a tool call may write (symlinks followed): the server's folder (${process.cwd()}) and ~/.claude/skills. ` +
         `Omit it to use the server's skills dir (set by TRACE2SKILL_SKILLS_DIR), or export from the CLI: trace2skill export <skill> --to <dir>.`,
     );
   }
   return target;
+}
+
+/** The folders a tool call may read skills from or write them to (besides the server's skills dir). */
+export function toolRoots(): string[] {
+  return [process.cwd(), path.join(os.homedir(), ".claude", "skills")];
 }
 
 /** File names per list in an answer: enough to act on, small enough for a model's context. */
@@ -65,7 +75,7 @@ export function registerPromoteTool(server: McpServer, engine: Engine): void {
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     async handle(args) {
-      const result = await engine.promote(args.skill, args.version, { to: exportTarget(args.exportTo), acceptFlagged: args.acceptFlagged });
+      const result = await engine.promote(args.skill, args.version, { to: await exportTarget(args.exportTo, args.skill), acceptFlagged: args.acceptFlagged });
       const exported = exportAnswer(result.exportReport);
       const checks = result.checks;
       return {
@@ -88,7 +98,7 @@ export function registerRollbackTool(server: McpServer, engine: Engine): void {
     output: { ...VersionMetaOutput.shape, from: z.number(), exportedTo: z.string().nullable(), exportReport: ExportReportSchema.nullable() },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     async handle(args) {
-      const result = await engine.rollback(args.skill, { to: exportTarget(args.exportTo) });
+      const result = await engine.rollback(args.skill, { to: await exportTarget(args.exportTo, args.skill) });
       const exported = exportAnswer(result.exportReport);
       return {
         structured: { ...result.meta, from: result.from, exportedTo: result.exportedTo, exportReport: exported.structured },
