@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { ModelSettingsSchema, resolveModelConfig, type ModelConfig, type ModelSettings } from "../llm/config.js";
+import { closest } from "../util/closest.js";
 import { InvalidInputError } from "../util/errors.js";
 
 /**
@@ -22,7 +23,8 @@ export async function loadConfigFile(dataDir: string, env: NodeJS.ProcessEnv = p
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" && !env.TRACE2SKILL_CONFIG) return { path: null };
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === "ENOENT" || code === "ENOTDIR") && !env.TRACE2SKILL_CONFIG) return { path: null };
     throw new InvalidInputError(`Cannot read the config file ${file}: ${(err as Error).message}`);
   }
   let json: unknown;
@@ -31,11 +33,45 @@ export async function loadConfigFile(dataDir: string, env: NodeJS.ProcessEnv = p
   } catch (err) {
     throw new InvalidInputError(`The config file ${file} is not valid JSON (${(err as Error).message}). Fix it or remove it.`);
   }
+  const problem = unknownKeys(json);
+  if (problem) throw new InvalidInputError(`The config file ${file} is invalid: ${problem} See "Configuration file" in the README.`);
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) {
     throw new InvalidInputError(`The config file ${file} is invalid: ${z.prettifyError(parsed.error)}`);
   }
   return { ...parsed.data, path: file };
+}
+
+const TOP_KEYS = Object.keys(ConfigFileSchema.shape);
+const MODEL_KEYS = Object.keys(ModelSettingsSchema.shape);
+
+/** Keys the file does not know are named, not ignored: a setting that is silently dropped is worse than an error. */
+function unknownKeys(json: unknown): string | null {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return "the top level must be a JSON object.";
+  const top = Object.keys(json);
+  const flat = top.filter((k) => MODEL_KEYS.includes(k) && k !== "model");
+  if (flat.length > 0) {
+    return `${flat.map((k) => `"${k}"`).join(", ")} belong${flat.length === 1 ? "s" : ""} in the "model" section: { "model": { "baseURL": …, "model": "<model id>" } }.`;
+  }
+  if (typeof (json as { model?: unknown }).model === "string") {
+    return `"model" is the model section, an object; the model id goes inside it: { "model": { "model": "${(json as { model: string }).model}" } }.`;
+  }
+  const describe = (keys: string[], known: string[], where: string) =>
+    keys
+      .map((k) => {
+        const near = closest(k, known);
+        return `unknown key "${k}"${where}${near ? ` (did you mean "${near}"?)` : ""}`;
+      })
+      .join("; ");
+  const problems: string[] = [];
+  const strayTop = top.filter((k) => !TOP_KEYS.includes(k));
+  if (strayTop.length > 0) problems.push(`${describe(strayTop, TOP_KEYS, "")} — known keys: ${TOP_KEYS.join(", ")}`);
+  const model = (json as { model?: unknown }).model;
+  if (typeof model === "object" && model !== null && !Array.isArray(model)) {
+    const strayModel = Object.keys(model).filter((k) => !MODEL_KEYS.includes(k));
+    if (strayModel.length > 0) problems.push(`${describe(strayModel, MODEL_KEYS, ' in "model"')} — known keys there: ${MODEL_KEYS.join(", ")}`);
+  }
+  return problems.length > 0 ? `${problems.join("; ")}.` : null;
 }
 
 /** Model configuration from the three layers: config file < environment < flags. */

@@ -52,14 +52,14 @@ type Settings = z.output<typeof ModelSettingsSchema>;
 
 /** Where a user sets each field, for error messages. */
 const SOURCES: Record<string, string> = {
-  baseURL: 'OPENAI_BASE_URL, --base-url or "baseURL" in the config file',
-  apiKey: 'OPENAI_API_KEY, --api-key or "apiKey" in the config file',
-  model: 'TRACE2SKILL_MODEL, --model or "model" in the config file',
-  timeoutMs: 'TRACE2SKILL_TIMEOUT_MS, --timeout-ms or "timeoutMs" in the config file',
-  maxRetries: '--max-retries or "maxRetries" in the config file',
-  concurrency: 'TRACE2SKILL_CONCURRENCY, --concurrency or "concurrency" in the config file',
-  maxValidationRetries: '"maxValidationRetries" in the config file',
-  pricing: 'TRACE2SKILL_PRICE_IN / TRACE2SKILL_PRICE_OUT (USD per million tokens) or "pricing" in the config file',
+  baseURL: 'OPENAI_BASE_URL, --base-url or "model.baseURL" in the config file',
+  apiKey: 'OPENAI_API_KEY or "model.apiKey" in the config file',
+  model: 'TRACE2SKILL_MODEL, --model or "model.model" in the config file',
+  timeoutMs: 'TRACE2SKILL_TIMEOUT_MS or "model.timeoutMs" in the config file',
+  maxRetries: '"model.maxRetries" in the config file',
+  concurrency: 'TRACE2SKILL_CONCURRENCY, --concurrency or "model.concurrency" in the config file',
+  maxValidationRetries: '"model.maxValidationRetries" in the config file',
+  pricing: 'TRACE2SKILL_PRICE_IN / TRACE2SKILL_PRICE_OUT (USD per million tokens) or "model.pricing" in the config file',
 };
 
 export type Env = Record<string, string | undefined>;

@@ -88,6 +88,9 @@ export class OpenAICompatibleModel implements LanguageModel {
   /** Set once the server has rejected response_format: the schema then travels in the prompt. */
   private schemaInPrompt = false;
   private readonly breaker: OutageBreaker;
+  /** OpenAI's reasoning models (o-series, gpt-5) take max_completion_tokens and refuse sampling settings. */
+  private tokenParameter: "max_tokens" | "max_completion_tokens";
+  private sendsSampling: boolean;
 
   constructor(
     private readonly config: ModelConfig,
@@ -97,6 +100,9 @@ export class OpenAICompatibleModel implements LanguageModel {
     this.supportsTools = options.supportsTools ?? true;
     this.client = new OpenAI({ baseURL: config.baseURL, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: 0 });
     this.breaker = options.breaker ?? new OutageBreaker();
+    const reasoning = isReasoningModel(config.model);
+    this.tokenParameter = reasoning ? "max_completion_tokens" : "max_tokens";
+    this.sendsSampling = !reasoning;
     this.limit = options.limiter ?? createLimiter(config.concurrency);
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   }
@@ -176,11 +182,36 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   private baseBody<T>(request: StructuredRequest<T>) {
+    const limit = request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     return {
       model: this.model,
-      max_tokens: request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
-      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(this.tokenParameter === "max_completion_tokens" ? { max_completion_tokens: limit } : { max_tokens: limit }),
+      ...(request.temperature === undefined || !this.sendsSampling ? {} : { temperature: request.temperature }),
     };
+  }
+
+  /**
+   * A 400 that names a parameter this model refuses (OpenAI's reasoning models: `max_tokens`,
+   * `temperature`): adapt the request and remember it for every later call. False when the
+   * refusal is about something else (or the adaptation was made already).
+   */
+  private adaptTo(detail: string, body: ChatCompletionCreateParamsNonStreaming): boolean {
+    const b = body as unknown as Record<string, unknown>;
+    if (/max_tokens/.test(detail) && /max_completion_tokens/.test(detail) && "max_tokens" in b) {
+      this.tokenParameter = "max_completion_tokens";
+      b.max_completion_tokens = b.max_tokens;
+      delete b.max_tokens;
+      log.info("the model refuses max_tokens; sending max_completion_tokens", { model: this.model });
+      return true;
+    }
+    if (/temperature|top_p/i.test(detail) && /unsupported|not support/i.test(detail) && ("temperature" in b || "top_p" in b)) {
+      this.sendsSampling = false;
+      delete b.temperature;
+      delete b.top_p;
+      log.info("the model refuses sampling settings; leaving them out", { model: this.model });
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -233,6 +264,11 @@ export class OpenAICompatibleModel implements LanguageModel {
         failure = classifyFailure(err);
         if (failure.kind === "rejected" && body.response_format && /response_format|json_schema/i.test(failure.detail)) {
           throw new ResponseFormatRejected(failure.detail);
+        }
+        // A refused parameter is adapted and the call made again at once; it is no failure of the model.
+        if (failure.kind === "rejected" && this.adaptTo(failure.detail, body)) {
+          attempt--;
+          continue;
         }
         // Every failed attempt counts toward stopping early, except a rate limit that says how long to wait.
         if (!(failure.kind === "rate_limit" && failure.retryAfterMs !== undefined)) {
@@ -301,11 +337,31 @@ async function runToolCall(tool: ModelTool | undefined, call: ChatCompletionMess
   }
 }
 
+/** The system error code under a connection error (fetch wraps it a level or two down). */
+function causeCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** OpenAI's reasoning models, by id (also behind a provider prefix such as openai/o3-mini). */
+export function isReasoningModel(model: string): boolean {
+  const id = model.split("/").pop() ?? model;
+  return /^(o\d|gpt-5)/i.test(id);
+}
+
 function classifyFailure(err: unknown): Failure {
   if (err instanceof APIConnectionTimeoutError) return { kind: "timeout", retryable: true, detail: err.message };
   if (err instanceof APIConnectionError) {
     const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
-    return { kind: "connection", retryable: true, detail: `${err.message}${cause}` };
+    const code = causeCode(err);
+    // Nobody listening, or no such host: retrying will not change that, so fail at once.
+    const hopeless = code !== undefined && ["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"].includes(code);
+    return { kind: "connection", retryable: !hopeless, detail: `${err.message}${cause}${code ? ` (${code})` : ""}` };
   }
   if (err instanceof APIError && err.status !== undefined) {
     const status = err.status;

@@ -78,6 +78,20 @@ describe("trace2skill doctor (built CLI)", () => {
     expect(fake.calls.bodies[0]?.response_format?.type).toBe("json_schema");
   });
 
+  it("reads the model from the config file, as the server does (issue 11, item 11)", async () => {
+    fake = await startFakeOpenAI({ responder: [{ json: { ok: true } }] });
+    await mkdir(path.join(home, "data"), { recursive: true });
+    await writeFile(path.join(home, "data", "config.json"), JSON.stringify({ model: { baseURL: fake.url, model: "from-file" } }));
+    const res = await runDoctor(["--json"], base);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(check(JSON.parse(res.stdout) as DoctorReport, "model")?.detail).toMatch(/from-file at http:\/\/127\.0\.0\.1:\d+\/v1 \(config file .*config\.json\) answered/);
+    // A flat file is not ignored: doctor says where the setting belongs.
+    await writeFile(path.join(home, "data", "config.json"), JSON.stringify({ baseURL: fake.url, model: "flat" }));
+    const flat = await runDoctor(["--json"], base);
+    expect(flat.code).toBe(1);
+    expect(check(JSON.parse(flat.stdout) as DoctorReport, "model")?.fix).toMatch(/"model" is the model section|belongs? in the "model" section/);
+  });
+
   it("fails with exit 1 and a fix when the model endpoint is down", async () => {
     const port = await closedPort();
     const res = await runDoctor([], { ...base, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, TRACE2SKILL_MODEL: "fake-model" });

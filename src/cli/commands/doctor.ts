@@ -2,7 +2,8 @@ import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { resolveDataDir, resolveSkillsDir } from "../../config/paths.js";
-import { resolveModelConfig, type ModelConfig } from "../../llm/config.js";
+import { loadConfigFile, modelConfigFrom } from "../../config/file.js";
+import type { ModelConfig } from "../../llm/config.js";
 import { checkModel } from "../../llm/openai-compatible.js";
 import { readSkillFolder } from "../../skill/folder.js";
 import { formatProblems, validateSkill } from "../../skill/validate.js";
@@ -49,7 +50,7 @@ ${GLOBAL_HELP}`,
       checkNode(process.versions.node),
       dataDirCheck,
       dataDirCheck.ok ? await checkStore(dataDir, values.repair === true) : { name: "store", ok: false, detail: "not checked: the data dir is not usable" },
-      await checkModelConfig(process.env),
+      await checkModelConfig(process.env, dataDir),
       await checkSkillsDir(skillsDir),
     ];
     const ok = checks.every((c) => c.ok);
@@ -157,11 +158,15 @@ const MODEL_SETUP =
   "To use a model, set OPENAI_BASE_URL and TRACE2SKILL_MODEL for a local or compatible server " +
   "(e.g. OPENAI_BASE_URL=http://127.0.0.1:11434/v1 TRACE2SKILL_MODEL=qwen2.5:14b for Ollama), or OPENAI_API_KEY for OpenAI.";
 
-async function checkModelConfig(env: NodeJS.ProcessEnv): Promise<CheckResult> {
+/** The model exactly as the server and the CLI see it: the config file, then the environment. */
+async function checkModelConfig(env: NodeJS.ProcessEnv, dataDir: string): Promise<CheckResult> {
   const name = "model";
   let config: ModelConfig | null;
+  let source = "";
   try {
-    config = resolveModelConfig(env);
+    const file = await loadConfigFile(dataDir, env);
+    config = modelConfigFrom(file, {}, env);
+    if (file.path && file.model) source = ` (config file ${file.path})`;
   } catch (err) {
     return { name, ok: false, detail: "the model configuration is invalid", fix: errorMessage(err) };
   }
@@ -175,7 +180,7 @@ async function checkModelConfig(env: NodeJS.ProcessEnv): Promise<CheckResult> {
   }
   const result = await checkModel({ ...config, timeoutMs: Math.min(config.timeoutMs, MODEL_CHECK_TIMEOUT_MS) });
   if (result.ok) {
-    return { name, ok: true, detail: `${config.model} at ${config.baseURL} answered a structured request in ${result.latencyMs} ms` };
+    return { name, ok: true, detail: `${config.model} at ${config.baseURL}${source} answered a structured request in ${result.latencyMs} ms` };
   }
   return {
     name,
