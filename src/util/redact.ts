@@ -4,9 +4,12 @@
  * call. Each secret becomes `[REDACTED:<kind>]`; labels, schemes and user names around it
  * are kept so the step still reads naturally for an analyst.
  *
- * The rules lean toward known token shapes (prefixes, lengths) and explicit labels rather
- * than entropy guesses: ordinary words and content hashes (sha256 ids) must pass through.
+ * The rules lean toward known token shapes (prefixes, lengths: secret-rules.ts, as data) and
+ * explicit labels; entropy decides only for values under names that may or may not hold a
+ * secret (`PAYMENTS_KEY=…` yes, `SORT_KEY=name` no). Ordinary words and content hashes (sha256
+ * ids) must pass through.
  */
+import { TOKEN_SHAPES } from "./secret-rules.js";
 
 export interface RedactionResult<T> {
   value: T;
@@ -52,6 +55,20 @@ function looksLikeOpenAiKey(body: string): boolean {
   return longestRun >= 16 && /\d/.test(body) && /[A-Za-z]/.test(body);
 }
 
+/** Bits per character of a string's own character distribution. */
+function entropy(value: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= (n / value.length) * Math.log2(n / value.length);
+  return bits;
+}
+
+/** A value under a `*_KEY` / `*_AUTH` / `*_CRED` name is a secret when it is long and random-looking. */
+function looksRandom(value: string): boolean {
+  return value.length >= 16 && entropy(value) >= 3.5 && /[A-Za-z]/.test(value) && (/\d/.test(value) || /[a-z].*[A-Z]|[A-Z].*[a-z]/.test(value));
+}
+
 /** Key names that label a secret, in assignments (`api_key=...`) and JSON members. */
 const SECRET_KEY_WORDS = "password|passwd|passphrase|api[_-]?key|secret|token|access[_-]?key";
 const SECRET_KEY = new RegExp(`^[A-Za-z0-9_.-]{0,64}?(?:${SECRET_KEY_WORDS})$`, "i");
@@ -83,6 +100,12 @@ const TEXT_RULES: readonly TextRule[] = [
     kind: "slack-webhook",
     pattern: /https?:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{1,256}/g,
   },
+  ...TOKEN_SHAPES,
+  {
+    kind: "azure-storage-key",
+    pattern: /((?:AccountKey|SharedAccessKey)=)([A-Za-z0-9+/]{32,128}={0,2})/g,
+    replace: (m, [label]) => `${label}${m}`,
+  },
   { kind: "anthropic-key", pattern: /(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{20,512}/g },
   {
     kind: "openai-key",
@@ -93,7 +116,7 @@ const TEXT_RULES: readonly TextRule[] = [
   {
     kind: "aws-secret-key",
     pattern: new RegExp(
-      `((?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)${SEP})([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])`,
+      `((?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)(?:${SEP}|\\s{1,8}))([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])`,
       "gi",
     ),
     replace: (m, [label]) => `${label}${m}`,
@@ -130,6 +153,17 @@ const TEXT_RULES: readonly TextRule[] = [
     accept: ([, token]) => looksLikeCredential(token ?? ""),
   },
   {
+    // .env style: DB_PASS=…, SMTP_PWD=…; and, when the value looks random, PAYMENTS_KEY=…, API_AUTH=…
+    kind: "env-secret",
+    pattern: /(?<![A-Za-z0-9_])([A-Za-z0-9]{1,32}(?:_[A-Za-z0-9]{1,32}){0,6}_(PASS|PWD|KEY|AUTH|CRED|CREDS|CREDENTIALS))(\s{0,4}[:=]\s{0,4}["']?)([^\s"'\\,;&}<>]{4,4096})/gi,
+    replace: (m, [key, , separator]) => `${key}${separator}${m}`,
+    accept: ([, suffix, , value]) => {
+      const v = value ?? "";
+      if (isPlaceholder(v) || v.startsWith("[REDACTED:")) return false;
+      return /^(?:PASS|PWD)$/i.test(suffix ?? "") ? true : looksRandom(v);
+    },
+  },
+  {
     kind: "secret-assignment",
     pattern: new RegExp(
       String.raw`(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{0,64}?(?:${SECRET_KEY_WORDS}))(${SEP})([^\s"'\\,;&}<>]{1,4096})`,
@@ -147,7 +181,12 @@ function redactText(text: string, tally: Tally): string {
       // The replacer gets (match, ...groups, offset, input): no rule uses named groups.
       const groups = rest.slice(0, -2).map((g) => (typeof g === "string" ? g : "")) as string[];
       if (rule.accept && !rule.accept(groups)) return match;
-      const kind = rule.kind === "secret-assignment" ? assignmentKind(groups[0] ?? "") : rule.kind;
+      const kind =
+        rule.kind === "secret-assignment"
+          ? assignmentKind(groups[0] ?? "")
+          : rule.kind === "env-secret" && /^(?:PASS|PWD)$/i.test(groups[1] ?? "")
+            ? "password"
+            : rule.kind;
       bump(tally, kind);
       return rule.replace ? rule.replace(marker(kind), groups) : marker(kind);
     });
