@@ -66,6 +66,8 @@ export function isProtected(file: string, patterns: string[]): boolean {
   return patterns.some((p) => globToRegExp(p).test(file));
 }
 
+import { commandLines, dangerousBehaviour } from "./screening.js";
+
 /** Planted commands, attempts to steer the reader, and secrets: never let them into a skill unreviewed. */
 /** Interpreters a downloaded script can be piped or handed to. */
 const SHELLS = String.raw`(?:sudo\s+(?:-\S+\s+)*)?(?:\/\S*\/)?(?:ba|z|k|da|fi)?sh|(?:sudo\s+(?:-\S+\s+)*)?(?:\/\S*\/)?(?:python[0-9.]*|perl|ruby|node|php)`;
@@ -108,6 +110,10 @@ function joinContinuations(text: string): string {
 
 export function findInjection(text: string): string | null {
   const joined = joinContinuations(text);
+  for (const line of joined.split("\n")) {
+    const behaviour = dangerousBehaviour(line);
+    if (behaviour) return behaviour;
+  }
   return INJECTION_PATTERNS.find((p) => p.re.test(joined))?.what ?? null;
 }
 
@@ -119,10 +125,20 @@ export function riskyAdditions(base: SkillFolder, result: SkillFolder): string[]
   const flags: string[] = [];
   for (const [file, text] of Object.entries(result.files)) {
     const before = new Set(joinContinuations(base.files[file] ?? "").split("\n"));
-    for (const line of joinContinuations(text).split("\n")) {
+    const joined = joinContinuations(text);
+    const flagged = new Set<string>();
+    for (const line of joined.split("\n")) {
       if (before.has(line)) continue;
       const what = findInjection(line);
-      if (what) flags.push(`${file}: ${what}: ${line.trim().slice(0, 160)}`);
+      if (what) {
+        flags.push(`${file}: ${what}: ${line.trim().slice(0, 160)}`);
+        flagged.add(line);
+      }
+    }
+    // Any command line or link to code the base does not have is for a person to read first.
+    for (const { line, why } of commandLines(joined)) {
+      if (before.has(line) || flagged.has(line)) continue;
+      flags.push(`${file}: ${why} the base does not have: ${line.trim().slice(0, 160)}`);
     }
   }
   return flags;
