@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { openHandsImporter } from "../../src/trajectory/importers/openhands.js";
 import { decodeRaw } from "../../src/trajectory/importers/raw.js";
+import { detectFormat } from "../../src/trajectory/ingest.js";
 import { TrajectoryDraftSchema } from "../../src/trajectory/schema.js";
 import { InvalidTrajectoryError } from "../../src/util/errors.js";
 
@@ -82,5 +83,38 @@ describe("openhands importer", () => {
     const wrong = decodeRaw([{ role: "user", content: "hi" }]);
     expect(openHandsImporter.detect(wrong)).toBe(false);
     expect(() => openHandsImporter.parse(wrong)).toThrow(/Expected an OpenHands event stream/);
+  });
+});
+
+describe("openhands importer: an event list as the API pages return it (issue 11, item 10)", () => {
+  const page = {
+    items: [
+      null,
+      { kind: "SystemPromptEvent", source: "agent", system_prompt: { type: "text", text: "You are OpenHands." } },
+      { kind: "MessageEvent", source: "user", llm_message: { role: "user", content: [{ type: "text", text: "List the repo files" }] } },
+      { kind: "ConversationStateUpdateEvent", source: "environment", key: "execution_status", value: "running" },
+      { kind: "StateEvent", source: "environment", state: "running" },
+      { kind: "ActionEvent", source: "agent", tool_name: "terminal", tool_call: { arguments: '{"command": "ls"}' }, thought: [{ type: "text", text: "Look first." }] },
+      { kind: "ObservationEvent", source: "environment", tool_name: "terminal", observation: { content: [{ type: "text", text: "README.md\nsrc" }], exit_code: 0 } },
+      { kind: "ActionEvent", source: "agent", tool_call: { arguments: { path: "/w/missing.txt" } }, action: { kind: "FileReadAction", path: "/w/missing.txt" } },
+      { kind: "AgentErrorEvent", source: "agent", error: "File not found: /w/missing.txt" },
+      null,
+    ],
+    next_page_id: null,
+  };
+
+  it("is detected and imported, skipping and counting what it cannot use", () => {
+    const raw = decodeRaw(JSON.stringify(page));
+    expect(detectFormat(raw).format).toBe("openhands");
+    const parsed = openHandsImporter.parse(raw);
+    const run = TrajectoryDraftSchema.parse(parsed.runs[0]);
+    expect(run.task).toBe("List the repo files");
+    expect(run.steps.map((s) => s.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "tool"]);
+    expect(run.steps[2]?.toolCalls?.[0]).toMatchObject({ name: "terminal", arguments: { command: "ls" } });
+    expect(run.steps[4]?.toolCalls?.[0]).toMatchObject({ name: "FileReadAction", arguments: { path: "/w/missing.txt" } });
+    expect(run.steps[5]?.toolResult).toMatchObject({ isError: true, content: expect.stringContaining("File not found") });
+    const skipped = Object.fromEntries(parsed.skipped.map((s) => [s.what, s.count]));
+    expect(skipped["null events"]).toBe(2);
+    expect(Object.keys(skipped).join(" ")).toMatch(/ConversationStateUpdateEvent|state/);
   });
 });

@@ -12,7 +12,8 @@ import {
 } from "./run-builder.js";
 
 /**
- * OpenHands event streams, as a JSON array of events or `{events: [...]}`, in both layouts:
+ * OpenHands event streams, as a JSON array of events, `{events: [...]}`, or a page of the
+ * events API (`{items: [...], next_page_id}`, with null entries and state rows), in both layouts:
  * - V0 (OpenHands app, trajectory export): actions `{id, source, action, args}` and
  *   observations `{id, cause, observation, content, extras}`;
  * - V1 (software-agent-sdk): typed events `{kind: "MessageEvent" | "ActionEvent" |
@@ -29,6 +30,16 @@ const V1_KINDS = new Set([
   "UserRejectObservation",
 ]);
 
+/** V1 events that record the conversation's state, not a step. */
+const V1_STATE_KINDS = new Set([
+  "StateEvent",
+  "ConversationStateUpdateEvent",
+  "PauseEvent",
+  "Condensation",
+  "CondensationRequest",
+  "CondensationSummaryEvent",
+]);
+
 /** V0 actions that are dialogue, not tool use. */
 const DIALOGUE_ACTIONS = new Set(["message", "system"]);
 /** V0 events that only record the controller's state machine. */
@@ -37,6 +48,7 @@ const STATE_EVENTS = new Set(["agent_state_changed", "change_agent_state", "null
 function eventsOf(value: unknown): unknown[] | null {
   if (Array.isArray(value)) return value;
   if (isRecord(value) && Array.isArray(value.events)) return value.events;
+  if (isRecord(value) && Array.isArray(value.items)) return value.items;
   return null;
 }
 
@@ -79,6 +91,10 @@ class EventReader {
   }
 
   event(e: unknown): void {
+    if (e === null) return this.builder.skip("null events", "an empty entry of the list");
+    if (isRecord(e) && typeof e.kind === "string" && V1_STATE_KINDS.has(e.kind)) {
+      return this.builder.skip(`"${e.kind}" events`, "conversation state, not a step");
+    }
     if (isV1Event(e)) this.v1(e);
     else if (isV0Action(e)) this.v0Action(e);
     else if (isV0Observation(e)) this.v0Observation(e);
@@ -133,6 +149,7 @@ class EventReader {
     const toolCall = isRecord(e.tool_call) ? e.tool_call : {};
     const fn = isRecord(toolCall.function) ? toolCall.function : {};
     const action = isRecord(e.action) ? e.action : undefined;
+    // The tool's name: on the event, on its tool call (OpenAI or flat shape), else the action's kind.
     const name = stringAt(e, "tool_name") ?? stringAt(toolCall, "name") ?? stringAt(fn, "name") ?? (action ? stringAt(action, "kind") : undefined);
     if (!name) return this.builder.skip("action events", "no tool name");
     const rawArgs = toolCall.arguments ?? fn.arguments;
