@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   buildReport,
+  checkHoldout,
   coverageInput,
   coverageInstructions,
   parseCoverageSubmission,
@@ -8,7 +9,9 @@ import {
 } from "../holdout/coverage.js";
 import { CoverageReplySchema } from "../holdout/schema.js";
 import { toJsonSchema } from "../llm/json-schema.js";
-import { applyReview, reviewMessages } from "../review/review.js";
+import { applyReview, reviewDraft, reviewMessages } from "../review/review.js";
+import type { LanguageModel, ProviderName } from "../llm/port.js";
+import { addUsage, EMPTY_USAGE, type Usage } from "../llm/usage.js";
 import { reviewerPrompt } from "../review/prompts.js";
 import { ReviewReplySchema } from "../review/schema.js";
 import { contentHash } from "../skill/content-hash.js";
@@ -69,6 +72,25 @@ export interface CheckContext {
 }
 
 const key = (trajectoryId: string, version: CoverageVersion) => `${trajectoryId}:${version}`;
+
+export interface CheckDraftInput extends CheckContext {
+  provider: ProviderName;
+  /** The server's model or the client's (sampling); none for the heuristic and agent mode. */
+  model?: LanguageModel;
+  draft: SkillFolder;
+  expectedById: Map<string, string | undefined>;
+  concurrency: number;
+  signal?: AbortSignal;
+  onStage: (message: string) => Promise<void>;
+}
+
+export interface CheckedDraft {
+  /** The draft after the review's fixes. */
+  folder: SkillFolder;
+  review?: ReviewReport;
+  holdout?: HoldoutReport;
+  usage: Usage;
+}
 const coverageArtifact = (trajectoryId: string, version: CoverageVersion) => `coverage-${trajectoryId}-${version}`;
 
 export class DraftChecks {
@@ -118,6 +140,56 @@ export class DraftChecks {
       runs.push({ trajectoryId: id, base, draft });
     }
     return buildReport("agent", runs);
+  }
+
+  // ── one call for the run ────────────────────────────────────────────────
+
+  /**
+   * Review the draft and check it on the held-out failures. A model (the server's or the
+   * client's) does both in the call; in agent mode they are work items, and "pending" says the
+   * run must wait for them; the heuristic reviews nothing and can only match error texts.
+   */
+  async check(input: CheckDraftInput): Promise<CheckedDraft | "pending"> {
+    const heldOut = input.config.heldOut ?? [];
+    if (input.provider === "agent") {
+      await this.saveDraft(input.runId, input.draft);
+      const reviewed = await this.reviewed(input.runId, input.draft);
+      const report = reviewed && heldOut.length > 0 ? await this.holdoutReport(input.runId, reviewed.folder, heldOut) : null;
+      if (!reviewed || (heldOut.length > 0 && !report)) return "pending";
+      return { folder: reviewed.folder, review: reviewed.report, ...(report ? { holdout: report } : {}), usage: EMPTY_USAGE };
+    }
+    let usage = EMPTY_USAGE;
+    let folder = input.draft;
+    let review: ReviewReport | undefined;
+    if (!input.model && heldOut.length === 0) return { folder, usage };
+    const shared = await this.shared(input);
+    if (input.model) {
+      await input.onStage("reviewing the draft");
+      const reviewed = await reviewDraft({
+        model: input.model,
+        base: input.base.folder,
+        draft: input.draft,
+        sharedContext: renderSharedContext(shared),
+        source: `review:${input.runId}`,
+        expectedById: input.expectedById,
+        signal: input.signal,
+      });
+      folder = reviewed.folder;
+      review = reviewed.report;
+      usage = addUsage(usage, reviewed.usage);
+    }
+    if (heldOut.length === 0) return { folder, ...(review ? { review } : {}), usage };
+    await input.onStage(`checking ${heldOut.length} held-out failure(s) against base and draft`);
+    const checked = await checkHoldout({
+      base: input.base.folder,
+      draft: folder,
+      trajectories: await trajectoriesFor(this.store, input.skill, heldOut),
+      shared,
+      model: input.provider === "heuristic" ? undefined : input.model,
+      concurrency: input.concurrency,
+      signal: input.signal,
+    });
+    return { folder, ...(review ? { review } : {}), holdout: checked.report, usage: addUsage(usage, checked.usage) };
   }
 
   // ── the stage the work queue lists ──────────────────────────────────────

@@ -12,12 +12,11 @@ import { diffSkillFolders } from "../skill/diff.js";
 import { contentHash } from "../skill/content-hash.js";
 import { riskyAdditions } from "../consolidation/guards.js";
 import { auditDraft, describeAudit } from "../consolidation/audit.js";
-import { describeReview, reviewDraft } from "../review/review.js";
-import { checkHoldout, DEFAULT_HOLDOUT_SHARE, describeHoldout, selectHoldout } from "../holdout/coverage.js";
+import { describeReview } from "../review/review.js";
+import { DEFAULT_HOLDOUT_SHARE, describeHoldout, selectHoldout } from "../holdout/coverage.js";
 import { validateSkill } from "../skill/validate.js";
-import { findSharedContext, renderSharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
-import type { HoldoutReport, ProvenanceEntry, ReviewReport, SkillFolder, ValidationReport } from "../skill/types.js";
+import type { ProvenanceEntry, SkillFolder, ValidationReport } from "../skill/types.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
 import { InvalidInputError, ModelError } from "../util/errors.js";
@@ -336,56 +335,28 @@ export class Evolution {
     let usage = addUsage(handle.run.usage, result.usage);
     handle.usage(usage);
     await store.writeRunArtifact(handle.id, "final-patch", result.patch);
-    // A model (the server's or the client's) or the calling agent reviews the draft before it is stored; the heuristic does not.
-    let folder = result.folder;
-    let review: ReviewReport | undefined;
-    let holdout: HoldoutReport | undefined;
-    if (provider === "agent" && !sameFolder(result.folder, base.folder)) {
-      // Agent mode: the review and the held-out checks are work items; the run waits until they are in.
-      await this.checks.saveDraft(handle.id, result.folder);
-      const reviewed = await this.checks.reviewed(handle.id, result.folder);
-      const heldOut = config.heldOut ?? [];
-      const report = reviewed && heldOut.length > 0 ? await this.checks.holdoutReport(handle.id, reviewed.folder, heldOut) : null;
-      if (!reviewed || (heldOut.length > 0 && !report)) {
-        return this.awaitChecks(handle, await this.work.summary({ runId: handle.id }), finish, { ...empty, levels: result.levels });
-      }
-      folder = reviewed.folder;
-      review = reviewed.report;
-      holdout = report ?? undefined;
-    } else if (model && !sameFolder(result.folder, base.folder)) {
-      await handle.stage("applying", "reviewing the draft");
-      const shared = findSharedContext(await trajectoriesFor(store, skill, config.trajectoryIds));
-      const reviewed = await reviewDraft({
-        model,
-        base: base.folder,
-        draft: result.folder,
-        sharedContext: renderSharedContext(shared),
-        source: `review:${handle.id}`,
-        expectedById,
-        signal: handle.signal,
-      });
-      folder = reviewed.folder;
-      review = reviewed.report;
-      usage = addUsage(usage, reviewed.usage);
-      handle.usage(usage);
+    // The draft is reviewed and checked on the held-out failures before it is stored (draft-checks.ts).
+    const checked = sameFolder(result.folder, base.folder)
+      ? { folder: result.folder, usage: emptyUsage() }
+      : await this.checks.check({
+          runId: handle.id,
+          skill,
+          base,
+          config,
+          provider,
+          model,
+          draft: result.folder,
+          expectedById,
+          concurrency: input.concurrency ?? this.deps.concurrency,
+          signal: handle.signal,
+          onStage: (message) => handle.stage("applying", message),
+        });
+    if (checked === "pending") {
+      return this.awaitChecks(handle, await this.work.summary({ runId: handle.id }), finish, { ...empty, levels: result.levels });
     }
-    // Held-out failures are checked against base and draft: a model judges, the heuristic matches error texts.
-    if (provider !== "agent" && config.heldOut && config.heldOut.length > 0 && !sameFolder(folder, base.folder)) {
-      await handle.stage("applying", `checking ${config.heldOut.length} held-out failure(s) against base and draft`);
-      const heldOut = await trajectoriesFor(store, skill, config.heldOut);
-      const checked = await checkHoldout({
-        base: base.folder,
-        draft: folder,
-        trajectories: heldOut,
-        shared: findSharedContext(await trajectoriesFor(store, skill, config.trajectoryIds)),
-        model: provider === "heuristic" ? undefined : model,
-        concurrency: input.concurrency ?? this.deps.concurrency,
-        signal: handle.signal,
-      });
-      holdout = checked.report;
-      usage = addUsage(usage, checked.usage);
-      handle.usage(usage);
-    }
+    const { folder, review, holdout } = checked;
+    usage = addUsage(usage, checked.usage);
+    handle.usage(usage);
     await handle.stage("applying", "storing the new version");
     const out: ConsolidateOutput = {
       ...empty,
