@@ -1,11 +1,13 @@
 import { versionChecks, type VersionChecks } from "./evolution/checks-summary.js";
 import { resolveUserPath } from "./util/user-path.js";
+import { versionStats, type VersionStats } from "./stats/version-stats.js";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ingestCanonical, ingestRaw, type IngestResult } from "./trajectory/ingest.js";
 import { redactSecrets } from "./util/redact.js";
 import { importerFor } from "./trajectory/importers/index.js";
 import { OutcomeSchema, type Outcome, type Trajectory } from "./trajectory/schema.js";
+import { latestPerSession } from "./evolution/inputs.js";
 import type { SkipNote } from "./trajectory/importers/types.js";
 import { openStore } from "./store/file-store.js";
 import { StorePaths, checkSkillName } from "./store/paths.js";
@@ -531,6 +533,19 @@ export class Engine {
     const meta = await this.store.setVersionStatus(skill, previous.version, "active");
     this.activeVersionChanged(skill);
     return { meta, from: current, exportedTo, exportReport };
+  }
+
+  /**
+   * Per-version outcomes of a skill's runs (one per hooked session): success rate with a Wilson
+   * interval, compared with the parent. Reads every run of the skill.
+   */
+  async skillStats(skill: string): Promise<VersionStats[]> {
+    checkSkillName(skill);
+    const versions = await this.store.listSkillVersions(skill);
+    const rows = latestPerSession(await this.store.listTrajectories({ skill }));
+    if (versions.length === 0 && rows.length === 0) throw new SkillNotFoundError(skill);
+    const runs = (await Promise.all(rows.map((r) => this.store.getTrajectory(r.id)))).filter((t): t is Trajectory => t !== null);
+    return versionStats(runs, versions);
   }
 
   /** Versions with their changelogs, newest first. */

@@ -110,6 +110,44 @@ export const historyCommand: Command = {
   },
 };
 
+const pct = (x: number | null) => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
+
+export const statsCommand: Command = {
+  name: "stats",
+  summary: "per-version outcomes of a skill's runs: success rate with a 95% interval, against the parent",
+  help: `Usage: trace2skill stats <skill> [--json]
+
+For each version of the skill, the runs that used it (their skillVersion), successes and
+failures as submitted, the success rate with its Wilson 95% interval, mean score, steps and
+tokens, and the difference from the parent version (marked when the intervals do not overlap).
+Runs nobody labelled are counted apart by the judges' verdicts; runs that do not say which
+version they used are the row "?".
+
+${GLOBAL_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true });
+    const [skill] = positionals;
+    if (!skill) throw new UsageError("stats needs a skill name.");
+    const stats = await (await openEngine(values)).skillStats(skill);
+    if (values.json) {
+      out.json({ skill, versions: stats });
+      return 0;
+    }
+    out.line(`${skill}: outcomes of the runs that used each version (rates over submitted outcomes)`);
+    out.line("version  status    runs  ok  failed  unknown  success rate  95% interval     judged ok/failed  vs parent");
+    for (const r of stats) {
+      const interval = r.interval ? `${pct(r.interval.low)}–${pct(r.interval.high)}` : "—";
+      const parent = r.vsParent
+        ? `${r.vsParent.difference >= 0 ? "+" : ""}${(r.vsParent.difference * 100).toFixed(1)} pts vs v${r.vsParent.parent}${r.vsParent.separate ? (r.vsParent.worse ? " WORSE (intervals apart)" : " better (intervals apart)") : " (intervals overlap)"}`
+        : "";
+      out.line(
+        `${(r.version === null ? "?" : `v${r.version}`).padEnd(8)} ${(r.status ?? "").padEnd(9)} ${String(r.runs).padStart(4)} ${String(r.successes).padStart(3)} ${String(r.failures).padStart(7)} ${String(r.unknown).padStart(8)}  ${pct(r.successRate).padStart(12)}  ${interval.padEnd(15)}  ${`${r.judged.successes}/${r.judged.failures}`.padStart(16)}  ${parent}`,
+      );
+    }
+    return 0;
+  },
+};
+
 export const checksCommand: Command = {
   name: "checks",
   summary: "a version's report: held-out coverage, review findings, audit, support and diagnoses",

@@ -1,0 +1,22 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { expect, it } from "vitest";
+import { homeEnv, runCli } from "../helpers/cli.js";
+import { REPO_ROOT, tempDir } from "../helpers/mcp.js";
+
+/** Issue 12, item 2 (CLI): `trace2skill stats` over runs tagged with the version they used. */
+it("shows each version's runs with a Wilson interval, from runs that say which version they used", async () => {
+  const home = await tempDir("t2s-cli-stats-");
+  const env = homeEnv(home);
+  expect((await runCli(["import", path.join(REPO_ROOT, "skills/airline-support")], { env })).code).toBe(0);
+  for (let i = 0; i < 10; i++) {
+    const run = { skill: "airline-support", task: `task ${i}`, skillVersion: 1, steps: [{ role: "user", text: `task ${i}` }], outcome: { success: i < 8 } };
+    await writeFile(path.join(home, `run-${i}.json`), JSON.stringify(run));
+  }
+  expect((await runCli(["ingest", path.join(home, "run-*.json"), "--format", "canonical"], { env })).code).toBe(0);
+  const res = await runCli(["stats", "airline-support"], { env });
+  expect(res.code, res.stderr).toBe(0);
+  expect(res.stdout).toMatch(/^v1 +active +10 +8 +2 +0 +80\.0% +49\.0%–94\.3%/m);
+  const json = JSON.parse((await runCli(["stats", "airline-support", "--json"], { env })).stdout) as { versions: { version: number; interval: { low: number } }[] };
+  expect(json.versions[0]?.interval.low).toBeCloseTo(0.49, 2);
+});
