@@ -60,6 +60,8 @@ export interface SubmitInput {
   fileName?: string;
   /** Limit of the whole submission (default: ingest's MAX_RAW_BYTES). */
   maxBytes?: number;
+  /** The skill version the runs used, for runs that do not say (e.g. the session's last read). */
+  skillVersion?: number | null;
 }
 
 export interface SubmitResult {
@@ -189,7 +191,15 @@ export class Engine {
     const skill = input.skill == null ? input.skill : checkSkillName(input.skill);
     // An unknown format is named as such, whatever the payload looks like.
     if (input.format !== undefined && input.format !== "canonical") importerFor(input.format);
-    const options = { format: input.format, skill, outcome: input.outcome, tags: input.tags, fileName: input.fileName, maxBytes: input.maxBytes };
+    const options = {
+      format: input.format,
+      skill,
+      outcome: input.outcome,
+      tags: input.tags,
+      fileName: input.fileName,
+      maxBytes: input.maxBytes,
+      skillVersion: input.skillVersion,
+    };
     const ingested: IngestResult = hasTrajectory
       ? ingestCanonical(input.trajectory, options)
       : ingestRaw(input.raw, options);

@@ -1,5 +1,6 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Resource } from "@modelcontextprotocol/sdk/types.js";
+import type { SkillReads } from "./skill-reads.js";
 import type { Engine } from "../engine.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { parseSkillMd } from "../skill/frontmatter.js";
@@ -51,8 +52,9 @@ function skillResources(folder: SkillFolder, skill: string, version: number): Re
   });
 }
 
-async function readSkillFile(engine: Engine, ref: SkillFileRef, uri: string) {
+async function readSkillFile(engine: Engine, ref: SkillFileRef, uri: string, reads?: SkillReads) {
   const { meta, folder } = await engine.resolveVersion(ref.skill, ref.version);
+  reads?.note(ref.skill, meta.version);
   const file = safeRelativePath(ref.file, "file");
   const blob = folder.binaries[file];
   if (blob !== undefined) return { uri, mimeType: mediaTypeOf(file, true), blob };
@@ -104,7 +106,7 @@ async function completeSkillPath(engine: Engine, name: string | undefined, prefi
 /** Stored runs listed as resources: the newest; list_trajectories pages through all of them. */
 const LISTED_RUNS = 100;
 
-export function registerResources(server: McpServer, engine: Engine): void {
+export function registerResources(server: McpServer, engine: Engine, reads?: SkillReads): void {
   server.registerResource(
     "skill-file",
     new ResourceTemplate(SKILL_FILE_TEMPLATE, {
@@ -132,7 +134,7 @@ export function registerResources(server: McpServer, engine: Engine): void {
     async (uri, variables) =>
       asResourceError(async () => {
         const ref = skillFileRefFromTemplate(String(variables.name ?? ""), String(variables.path ?? "SKILL.md"));
-        return { contents: [await readSkillFile(engine, ref, uri.href)] };
+        return { contents: [await readSkillFile(engine, ref, uri.href, reads)] };
       }),
   );
 

@@ -33,6 +33,8 @@ const INSTRUCTIONS = `trace2skill turns your runs into evolved Agent Skills (the
 - Read the active skill with get_skill or the skill://<name>/SKILL.md resource.`;
 
 /** Build the MCP server over one engine. Transports live in ./stdio.ts. */
+import { SkillReads } from "./skill-reads.js";
+
 export function createServer(engine: Engine): { server: McpServer; cleanup: () => Promise<void> } {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
@@ -47,11 +49,12 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
       instructions: INSTRUCTIONS,
     },
   );
-  registerSubmitTrajectoryTool(server, engine);
+  const reads = new SkillReads();
+  registerSubmitTrajectoryTool(server, engine, reads);
   registerSetOutcomeTool(server, engine);
   registerListTrajectoriesTool(server, engine);
   registerDeleteTrajectoriesTool(server, engine);
-  registerGetSkillTool(server, engine);
+  registerGetSkillTool(server, engine, reads);
   registerListSkillsTool(server, engine);
   registerImportSkillTool(server, engine);
   registerProposeLessonsTool(server, engine);
@@ -66,9 +69,9 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
   registerRollbackTool(server, engine);
   registerHistoryTool(server, engine);
   serveToolCatalog(server);
-  registerResources(server, engine);
+  registerResources(server, engine, reads);
   registerWorkResources(server, engine);
-  registerSkillsExtension(server, engine);
+  registerSkillsExtension(server, engine, reads);
   const unsubscribeResourceUpdates = registerResourceSubscriptions(server, engine);
   registerPrompts(server, engine);
   // Every session (stdio, or each HTTP client) hears about promotions made through any other.

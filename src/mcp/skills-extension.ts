@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { SkillReads } from "./skill-reads.js";
 import type { Engine } from "../engine.js";
 import { parseSkillMd } from "../skill/frontmatter.js";
 import { skillManifest } from "../skill/manifest.js";
@@ -141,7 +142,7 @@ async function listSkillEntries(engine: Engine, params: z.infer<typeof ListSkill
   };
 }
 
-async function getSkillEntry(engine: Engine, uri: string): Promise<SkillEntry> {
+async function getSkillEntry(engine: Engine, uri: string, reads?: SkillReads): Promise<SkillEntry> {
   const notServed = (why: string) => invalidParams(`No skill is served at ${uri}: ${why}`);
   let ref: ReturnType<typeof parseSkillFileUri>;
   try {
@@ -154,6 +155,7 @@ async function getSkillEntry(engine: Engine, uri: string): Promise<SkillEntry> {
   }
   try {
     const { meta, folder } = await engine.resolveVersion(ref.skill, ref.version);
+    reads?.note(ref.skill, meta.version);
     const entry = skillEntry(folder, { skill: ref.skill, version: meta.version, pinned: ref.version !== undefined });
     if (!entry) throw notServed(`its SKILL.md lacks a parsable frontmatter with name "${ref.skill}" and a description.`);
     return entry;
@@ -164,13 +166,13 @@ async function getSkillEntry(engine: Engine, uri: string): Promise<SkillEntry> {
 }
 
 /** Answer skills/list and skills/get; the capability itself is declared in createServer. */
-export function registerSkillsExtension(server: McpServer, engine: Engine): void {
+export function registerSkillsExtension(server: McpServer, engine: Engine, reads?: SkillReads): void {
   server.server.setRequestHandler(ListSkillsRequestSchema, async (request) =>
     listSkillEntries(engine, parseParams(ListSkillsParamsSchema, request.params, "skills/list")),
   );
   server.server.setRequestHandler(GetSkillRequestSchema, async (request): Promise<GetSkillResult> => {
     const { uri } = parseParams(GetSkillParamsSchema, request.params, "skills/get");
     if (uri === undefined) throw invalidParams("skills/get needs params.uri, the URI of a skill's SKILL.md.");
-    return { skill: await getSkillEntry(engine, uri) };
+    return { skill: await getSkillEntry(engine, uri, reads) };
   });
 }

@@ -44,6 +44,8 @@ export interface IngestOptions {
   outcome?: Partial<Outcome>;
   /** Added to the importer's tags. */
   tags?: string[];
+  /** The skill version the runs used, for runs that do not say (the submitter's, or the session's last read). */
+  skillVersion?: number | null;
   fileName?: string;
   maxBytes?: number;
   /** Per-run limit (default MAX_RUN_BYTES). */
@@ -152,7 +154,14 @@ function applyOptions(run: TrajectoryDraftInput, opts: IngestOptions): Trajector
     runOutcome !== null && typeof runOutcome === "object" && !Array.isArray(runOutcome)
       ? { ...runOutcome, ...withoutUndefined(opts.outcome ?? {}) }
       : run.outcome;
-  return { ...run, ...(opts.skill !== undefined ? { skill: opts.skill } : {}), tags, outcome } as TrajectoryDraftInput;
+  const version = run.skillVersion ?? opts.skillVersion ?? undefined;
+  return {
+    ...run,
+    ...(opts.skill !== undefined ? { skill: opts.skill } : {}),
+    ...(version !== undefined && version !== null ? { skillVersion: version } : {}),
+    tags,
+    outcome,
+  } as TrajectoryDraftInput;
 }
 
 interface Finalised {

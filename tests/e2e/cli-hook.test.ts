@@ -60,6 +60,18 @@ describe("trace2skill hook claude-code (built CLI)", () => {
     expect(await engine.store.listTrajectories({ skill: "general" })).toHaveLength(1);
   });
 
+  it("records which version the session used, from the export marker in the project's .claude/skills (issue 12, item 1)", async () => {
+    const project = await tempDir("t2s-hook-project-");
+    const imported = await runCli(["import", path.join(REPO_ROOT, "skills/airline-support")], { env });
+    expect(imported.code, imported.stderr).toBe(0);
+    const exported = await runCli(["export", "airline-support", "--to", path.join(project, ".claude", "skills")], { env });
+    expect(exported.code, exported.stderr).toBe(0);
+    await hook("claude-code --skill airline-support", hookInput({ cwd: project }), { HOME: await tempDir("t2s-hook-userhome-") });
+    const engine = await openTestEngine(home);
+    const [row] = await engine.store.listTrajectories({ skill: "airline-support" });
+    expect((await engine.getTrajectory(row!.id)).skillVersion).toBe(1);
+  });
+
   it("never breaks the session: a missing transcript, bad stdin or bad flags exit 0 with one line on stderr", async () => {
     const missing = await hook("claude-code", hookInput({ transcript_path: path.join(home, "gone.jsonl") }));
     expect(missing).toMatchObject({ code: 0, stdout: "" });

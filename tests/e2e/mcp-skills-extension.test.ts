@@ -7,7 +7,7 @@ import { ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchem
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { Engine } from "../../src/engine.js";
-import { REPO_ROOT, connectInMemory, openTestEngine, tempDir } from "../helpers/mcp.js";
+import { REPO_ROOT, callTool, connectInMemory, openTestEngine, tempDir } from "../helpers/mcp.js";
 
 const SKILL = "airline-support";
 const SOURCE = path.join(REPO_ROOT, "skills", SKILL);
@@ -261,5 +261,26 @@ describe("skills/list pagination", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("the version a run used, from the session's last read (issue 12, item 1)", () => {
+  it("fills in skillVersion for a run submitted after get_skill, and only in that session", async () => {
+    const engine = await openTestEngine();
+    await engine.importSkill(path.join(REPO_ROOT, "skills", "airline-support"));
+    const reader = await connectInMemory(engine);
+    const other = await connectInMemory(engine);
+    const got = await callTool(reader, "get_skill", { skill: "airline-support" });
+    expect(got.isError).toBeFalsy();
+    const run = (task: string) => ({ skill: "airline-support", trajectory: { task, steps: [{ role: "user", text: task }] } });
+    const mine = await callTool(reader, "submit_trajectory", run("after reading"));
+    const theirs = await callTool(other, "submit_trajectory", run("without reading"));
+    const said = await callTool(reader, "submit_trajectory", { skill: "airline-support", trajectory: { task: "says", skillVersion: 7, steps: [{ role: "user", text: "says" }] } });
+    const version = async (res: Awaited<ReturnType<typeof callTool>>) => (await engine.getTrajectory((res.structuredContent as { id: string }).id)).skillVersion;
+    expect(await version(mine)).toBe(1);
+    expect(await version(theirs)).toBeNull();
+    expect(await version(said)).toBe(7);
+    await reader.close();
+    await other.close();
   });
 });

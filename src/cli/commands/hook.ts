@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { SkillNameSchema } from "../../trajectory/schema.js";
 import { toSkillName } from "../../skill/validate.js";
+import { EXPORT_MANIFEST, ExportManifestSchema } from "../../skill/export.js";
 import { errorMessage } from "../../util/errors.js";
 import { MAX_SESSION_FILE_BYTES } from "../../engine.js";
 import { GLOBAL_OPTIONS, openEngine, out, type Command } from "../context.js";
@@ -71,10 +73,12 @@ Options:
       const outcome = parseOutcome(values.outcome ?? (process.env.TRACE2SKILL_OUTCOME || undefined));
       const transcript = await readTranscript(input.transcript_path);
       const engine = await openEngine(values);
+      const skillVersion = await exportedVersion(skill, input.cwd, engine.skillsDir);
       const result = await engine.submit({
         raw: transcript,
         format: "claude-code",
         skill,
+        ...(skillVersion !== undefined ? { skillVersion } : {}),
         ...(outcome ? { outcome } : {}),
         tags: input.session_id ? [`session:${input.session_id}`] : [],
         fileName: path.basename(input.transcript_path),
@@ -92,6 +96,29 @@ Options:
 };
 
 class HookProblem extends Error {}
+
+/**
+ * The version of the skill the session had loaded: the marker an export leaves in the skill's
+ * folder, in the project (.claude/skills), the user's ~/.claude/skills, or the skills dir.
+ */
+export async function exportedVersion(skill: string, cwd: string | undefined, skillsDir: string): Promise<number | undefined> {
+  const places = [
+    ...(cwd ? [path.join(cwd, ".claude", "skills", skill)] : []),
+    path.join(os.homedir(), ".claude", "skills", skill),
+    path.join(skillsDir, skill),
+  ];
+  for (const dir of places) {
+    const text = await readFile(path.join(dir, EXPORT_MANIFEST), "utf8").catch(() => null);
+    if (text === null) continue;
+    try {
+      const parsed = ExportManifestSchema.safeParse(JSON.parse(text));
+      if (parsed.success && parsed.data.skill === skill) return parsed.data.version;
+    } catch {
+      // A damaged marker says nothing: look in the next place.
+    }
+  }
+  return undefined;
+}
 
 function parseHookInput(text: string): ClaudeCodeHookInput {
   if (text.trim().length === 0) throw new HookProblem("no hook JSON on stdin; this command is meant to be run by a Claude Code hook.");

@@ -7,8 +7,9 @@ import { SkillName, ValidationOutput, VersionMetaOutput } from "../shapes.js";
 import { InvalidInputError } from "../../util/errors.js";
 import { isInside, resolveUserPath } from "../../util/user-path.js";
 import { toolRoots } from "./versions.js";
+import type { SkillReads } from "../skill-reads.js";
 
-export function registerGetSkillTool(server: McpServer, engine: Engine): void {
+export function registerGetSkillTool(server: McpServer, engine: Engine, reads?: SkillReads): void {
   defineTool(server, {
     name: "get_skill",
     title: "Get a skill",
@@ -32,6 +33,7 @@ export function registerGetSkillTool(server: McpServer, engine: Engine): void {
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
       const view = await engine.getSkill(args.skill, { version: args.version, file: args.file });
+      reads?.note(view.skill, view.version);
       return {
         structured: view,
         text: `${view.skill} v${view.version} (${view.status}) — ${view.file.path}:\n\n${view.file.content}`,

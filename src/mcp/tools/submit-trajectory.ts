@@ -6,8 +6,9 @@ import { OutcomeSchema } from "../../trajectory/schema.js";
 import { defineTool } from "../define-tool.js";
 import { NextStepSchema, recordOutcome } from "../next.js";
 import { SkipOutput } from "../shapes.js";
+import type { SkillReads } from "../skill-reads.js";
 
-export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine): void {
+export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine, reads?: SkillReads): void {
   defineTool(server, {
     name: "submit_trajectory",
     title: "Submit a trajectory",
@@ -47,6 +48,8 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine):
         skill: args.skill,
         outcome: args.outcome,
         tags: args.tags,
+        // A run that does not say which version it used: the one this session last read.
+        skillVersion: reads?.versionOf(args.skill),
       });
       const first = result.ids[0] ?? "";
       const text =
