@@ -1,6 +1,8 @@
 import { versionChecks, type VersionChecks } from "./evolution/checks-summary.js";
 import { resolveUserPath } from "./util/user-path.js";
+import { log } from "./util/log.js";
 import { versionStats, type VersionStats } from "./stats/version-stats.js";
+import { describeRegression, findRegression, type Regression } from "./stats/regression.js";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ingestCanonical, ingestRaw, type IngestResult } from "./trajectory/ingest.js";
@@ -46,6 +48,11 @@ export interface EngineOptions {
   modelConfig?: ModelConfig | null;
   /** Default number of analyses and merges in flight. */
   concurrency?: number;
+  /**
+   * What to do when the active version's runs show it worse than its parent beyond the 95%
+   * intervals: flag it (default: in list_skills, stats, checks), or also roll it back.
+   */
+  regressionPolicy?: "flag" | "auto-rollback";
 }
 
 export interface SubmitInput {
@@ -120,6 +127,8 @@ export interface SkillSummary {
   versions: number;
   drafts: number[];
   trajectories: { total: number; successes: number; failures: number; unknown: number };
+  /** The active version does worse than its parent beyond the intervals (the regression guard). */
+  regression: Regression | null;
 }
 
 export interface SkillView {
@@ -205,6 +214,7 @@ export class Engine {
       : ingestRaw(input.raw, options);
     const results = await this.store.putTrajectories(ingested.trajectories);
     const replaced = await this.collapseSessions(ingested.trajectories);
+    await this.guard(ingested.trajectories.map((t) => t.skill));
     return {
       ids: results.map((r) => r.id),
       created: results.filter((r) => r.created).length,
@@ -266,6 +276,7 @@ export class Engine {
     // Outcomes arrive later through their own door: they are redacted like a submission, and
     // merged into the stored outcome under the store's lock (concurrent partial updates all land).
     const stored = await this.store.mergeOutcome(current.id, redactSecrets(parsed.data).value);
+    await this.guard([stored.skill]);
     // Saying "unknown" on purpose keeps a judge from deciding the run (and undoes a verdict).
     if (parsed.data.success === null) return this.store.setJudgment(current.id, markedUnknown());
     return stored;
@@ -391,6 +402,7 @@ export class Engine {
         const versions = await this.store.listSkillVersions(name);
         const mine = rows.filter((r) => r.skill === name);
         return {
+          regression: findRegression(name, versions, await this.withVersions(latestPerSession(mine))),
           name,
           activeVersion: versions.find((v) => v.status === "active")?.version ?? null,
           versions: versions.length,
@@ -556,6 +568,35 @@ export class Engine {
     if (versions.length === 0 && rows.length === 0) throw new SkillNotFoundError(skill);
     const runs = (await Promise.all(rows.map((r) => this.store.getTrajectory(r.id)))).filter((t): t is Trajectory => t !== null);
     return versionStats(runs, versions);
+  }
+
+  /** Index rows with the version each run used (rows stored before the index kept it: read from the run). */
+  private async withVersions(rows: TrajectoryRow[]): Promise<TrajectoryRow[]> {
+    return Promise.all(
+      rows.map(async (r) => (r.skillVersion !== undefined ? r : { ...r, skillVersion: (await this.store.getTrajectory(r.id))?.skillVersion ?? null })),
+    );
+  }
+
+  /** The regression guard for one skill: the active version worse than its parent, or null. */
+  async regression(skill: string): Promise<Regression | null> {
+    checkSkillName(skill);
+    const rows = latestPerSession(await this.store.listTrajectories({ skill }));
+    return findRegression(skill, await this.store.listSkillVersions(skill), await this.withVersions(rows));
+  }
+
+  /**
+   * After new outcomes: under the auto-rollback policy, an active version its runs show worse
+   * than its parent is rolled back (the parent becomes active again, connected clients are told).
+   */
+  private async guard(skills: Iterable<string | null>): Promise<void> {
+    if (this.options.regressionPolicy !== "auto-rollback") return;
+    for (const skill of new Set(skills)) {
+      if (!skill) continue;
+      const found = await this.regression(skill).catch(() => null);
+      if (!found) continue;
+      log.warn(`regression guard: ${describeRegression(found)} Rolling back (regressionPolicy auto-rollback).`);
+      await this.rollback(skill).catch((err: unknown) => log.error("regression guard could not roll back", { skill, error: errorMessage(err) }));
+    }
   }
 
   /** Versions with their changelogs, newest first. */

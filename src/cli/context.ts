@@ -46,11 +46,16 @@ export async function openEngine(
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
     throw new UsageError(`--concurrency must be a whole number of at least 1 (got "${values.concurrency}").`);
   }
+  const policy = process.env.TRACE2SKILL_REGRESSION_POLICY || file.regressionPolicy;
+  if (policy !== undefined && policy !== "flag" && policy !== "auto-rollback") {
+    throw new UsageError(`TRACE2SKILL_REGRESSION_POLICY must be "flag" or "auto-rollback" (got "${policy}").`);
+  }
   return Engine.open({
     dataDir,
     skillsDir: resolveSkillsDir(dataDir, values["skills-dir"] ?? process.env.TRACE2SKILL_SKILLS_DIR ?? file.skillsDir),
     modelConfig,
     concurrency,
+    ...(policy ? { regressionPolicy: policy } : {}),
   });
 }
 

@@ -14,6 +14,10 @@ export const ConfigFileSchema = z.object({
   model: ModelSettingsSchema.optional(),
   concurrency: z.number().int().min(1).max(64).optional(),
   skillsDir: z.string().optional(),
+  regressionPolicy: z
+    .enum(["flag", "auto-rollback"])
+    .optional()
+    .describe("When the active version's runs show it worse than its parent: flag it (default), or also roll it back"),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 

@@ -6,7 +6,7 @@ import { registerResourceSubscriptions } from "./subscriptions.js";
 import { registerSubmitTrajectoryTool } from "./tools/submit-trajectory.js";
 import { registerSetOutcomeTool } from "./tools/set-outcome.js";
 import { registerDeleteTrajectoriesTool, registerListTrajectoriesTool } from "./tools/trajectories.js";
-import { registerGetSkillTool, registerImportSkillTool, registerListSkillsTool } from "./tools/skills.js";
+import { registerGetSkillTool, registerImportSkillTool, registerListSkillsTool, registerSkillStatsTool } from "./tools/skills.js";
 import {
   registerCancelRunTool,
   registerConsolidateSkillTool,
@@ -56,6 +56,7 @@ export function createServer(engine: Engine): { server: McpServer; cleanup: () =
   registerDeleteTrajectoriesTool(server, engine);
   registerGetSkillTool(server, engine, reads);
   registerListSkillsTool(server, engine);
+  registerSkillStatsTool(server, engine);
   registerImportSkillTool(server, engine);
   registerProposeLessonsTool(server, engine);
   registerListWorkItemsTool(server, engine);

@@ -549,6 +549,7 @@ function trajectoryRow(t: Trajectory, bytes: number): TrajectoryRow {
     createdAt: t.createdAt,
     judged: t.judged ? { success: decided, judge: t.judged.judge, confidence: t.judged.confidence } : null,
     bytes,
+    skillVersion: t.skillVersion,
   };
 }
 

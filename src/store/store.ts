@@ -16,6 +16,8 @@ export interface TrajectoryRow {
   judged?: { success: boolean | null; judge: string; confidence: number } | null;
   /** Size of the stored run in bytes. */
   bytes?: number;
+  /** The skill version the run used (rows written before it was kept lack the key: read the run). */
+  skillVersion?: number | null;
 }
 
 /** The outcome evolution uses: the submitted one, else a judge's decided verdict. */

@@ -112,7 +112,7 @@ describe("trajectories", () => {
     expect(await store.putTrajectory(t)).toEqual({ id: t.id, created: true, outcomeUpdated: false });
     expect(await store.getTrajectory(t.id)).toEqual(t);
     expect(await store.listTrajectories()).toEqual([
-      { id: t.id, skill: "airline", success: true, source: "canonical", steps: 3, tags: ["t"], createdAt: t.createdAt, judged: null, bytes: expect.any(Number) },
+      { id: t.id, skill: "airline", success: true, source: "canonical", steps: 3, tags: ["t"], createdAt: t.createdAt, judged: null, bytes: expect.any(Number), skillVersion: null },
     ]);
     const file = path.join(dataDir, "trajectories", t.id.slice(0, 2), `${t.id}.json`);
     expect(JSON.parse(await readFile(file, "utf8"))).toEqual(t);

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { describeRegression } from "../../stats/regression.js";
 import { exportReportLines, type ExportReport } from "../../skill/export-report.js";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, openEngine, out, type Command } from "../context.js";
 
@@ -23,6 +24,7 @@ export const skillsCommand: Command = {
         `${s.name}  active v${s.activeVersion ?? "-"}  ${s.versions} version(s)${s.drafts.length ? `  drafts: ${s.drafts.map((d) => `v${d}`).join(", ")}` : ""}` +
           `  runs: ${t.total} (${t.successes} ok, ${t.failures} failed, ${t.unknown} unknown)`,
       );
+      if (s.regression) out.line(`  REGRESSION: ${describeRegression(s.regression)}`);
     }
     return 0;
   },

@@ -15,7 +15,7 @@ import { SkillName } from "../shapes.js";
 const Provider = z
   .enum(PROVIDERS)
   .optional()
-  .describe("Who judges, analyses and merges: openai-compatible (server model), mcp-sampling (your model), agent (you), heuristic. Default: a model, else sampling, else agent.");
+  .describe("Who does the thinking: openai-compatible (server model), mcp-sampling (your model), agent (you), heuristic. Default in that order.");
 
 export const RunId = z
   .string()

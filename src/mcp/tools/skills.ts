@@ -8,6 +8,7 @@ import { InvalidInputError } from "../../util/errors.js";
 import { isInside, resolveUserPath } from "../../util/user-path.js";
 import { toolRoots } from "./versions.js";
 import type { SkillReads } from "../skill-reads.js";
+import { describeRegression } from "../../stats/regression.js";
 
 export function registerGetSkillTool(server: McpServer, engine: Engine, reads?: SkillReads): void {
   defineTool(server, {
@@ -42,6 +43,64 @@ export function registerGetSkillTool(server: McpServer, engine: Engine, reads?: 
   });
 }
 
+const RegressionSchema = z.object({
+  version: z.number(),
+  parent: z.number(),
+  successRate: z.number(),
+  parentRate: z.number(),
+  runs: z.number(),
+  parentRuns: z.number(),
+});
+
+const IntervalSchema = z.object({ low: z.number(), high: z.number() });
+
+export function registerSkillStatsTool(server: McpServer, engine: Engine): void {
+  defineTool(server, {
+    name: "skill_stats",
+    title: "Skill statistics per version",
+    description:
+      "Whether a version helps: per version, its runs, success rate with a 95% interval, mean score, steps, tokens, and the change from its parent.",
+    input: { skill: SkillName },
+    output: {
+      skill: z.string(),
+      versions: z.array(
+        z.object({
+          version: z.number().nullable().describe("null: runs that did not say which version they used"),
+          parent: z.number().nullable(),
+          status: z.string().nullable(),
+          runs: z.number(),
+          successes: z.number(),
+          failures: z.number(),
+          unknown: z.number(),
+          successRate: z.number().nullable(),
+          interval: IntervalSchema.nullable().describe("Wilson 95% interval of the success rate"),
+          judged: z.object({ successes: z.number(), failures: z.number() }).describe("Judges' verdicts on unlabelled runs, not in the rate"),
+          meanScore: z.number().nullable(),
+          meanSteps: z.number().nullable(),
+          meanTokens: z.number().nullable(),
+          vsParent: z.object({ parent: z.number(), difference: z.number(), separate: z.boolean(), worse: z.boolean() }).nullable(),
+        }),
+      ),
+      regression: RegressionSchema.nullable(),
+    },
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    async handle(args) {
+      const [versions, regression] = await Promise.all([engine.skillStats(args.skill), engine.regression(args.skill)]);
+      const pct = (x: number | null) => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
+      const lines = versions.map(
+        (v) =>
+          `${v.version === null ? "?" : `v${v.version}`}: ${v.successes}/${v.successes + v.failures} succeeded (${pct(v.successRate)}` +
+          `${v.interval ? `, 95% ${pct(v.interval.low)}–${pct(v.interval.high)}` : ""}), ${v.runs} run(s)` +
+          (v.vsParent ? `; ${v.vsParent.difference >= 0 ? "+" : ""}${(v.vsParent.difference * 100).toFixed(1)} pts vs v${v.vsParent.parent}${v.vsParent.separate ? " (beyond the intervals)" : ""}` : ""),
+      );
+      return {
+        structured: { skill: args.skill, versions, regression },
+        text: [...lines, ...(regression ? [`REGRESSION: ${describeRegression(regression)}`] : [])].join("\n"),
+      };
+    },
+  });
+}
+
 export function registerListSkillsTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
     name: "list_skills",
@@ -56,6 +115,7 @@ export function registerListSkillsTool(server: McpServer, engine: Engine): void 
           versions: z.number(),
           drafts: z.array(z.number()),
           trajectories: z.object({ total: z.number(), successes: z.number(), failures: z.number(), unknown: z.number() }),
+          regression: RegressionSchema.nullable().describe("The active version does worse than its parent beyond the 95% intervals"),
         }),
       ),
     },
@@ -66,7 +126,11 @@ export function registerListSkillsTool(server: McpServer, engine: Engine): void 
         skills.length === 0
           ? "No skills yet. Import one with import_skill, or submit runs with a `skill` and evolve it."
           : skills
-              .map((s) => `${s.name}: active v${s.activeVersion ?? "-"}, ${s.versions} version(s), ${s.trajectories.total} run(s) (${s.trajectories.successes} ok / ${s.trajectories.failures} failed)`)
+              .map(
+                (s) =>
+                  `${s.name}: active v${s.activeVersion ?? "-"}, ${s.versions} version(s), ${s.trajectories.total} run(s) (${s.trajectories.successes} ok / ${s.trajectories.failures} failed)` +
+                  (s.regression ? ` — REGRESSION: ${describeRegression(s.regression)}` : ""),
+              )
               .join("\n");
       return { structured: { skills }, text };
     },
@@ -78,9 +142,8 @@ export function registerImportSkillTool(server: McpServer, engine: Engine): void
     name: "import_skill",
     title: "Import a skill folder",
     description:
-      "Import a human-written skill folder (SKILL.md with YAML frontmatter, optional references/, scripts/, assets/) from a local `path` " +
-      "as version 1 of a skill, or as a new version of a known one; it becomes the active version and the base that evolution deepens. " +
-      "The folder must pass Agent Skills validation; problems are listed precisely.",
+      "Import a skill folder (SKILL.md with frontmatter, optional references/, scripts/, assets/) from a local `path` as a new active version, " +
+      "the base evolution deepens. It must pass Agent Skills validation; problems are listed.",
     input: {
       path: z.string().describe("Local path of the skill folder on the server's machine"),
       name: z.string().optional().describe("Skill name; default the folder name"),

@@ -14,8 +14,7 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine, 
     title: "Submit a trajectory",
     description:
       "Store an agent run as evidence for a skill: `trajectory` ({ task, steps: [{ role, text?, toolCalls?, toolResult? }] }) or `raw` as your agent " +
-      "wrote it (+ `format`, auto-detected when omitted). Give `skill`, and `outcome.success` when known. Secrets are redacted first; the same run " +
-      "always gets the same id. Up to 48 MiB per call; a run over 8 MiB keeps its longest tool outputs cut (marked).",
+      "wrote it (`format` auto-detected). Give `skill`, and `outcome.success` when known. Secrets are redacted; the same run gets the same id.",
     input: {
       trajectory: z.record(z.string(), z.unknown()).optional().describe("The canonical trajectory object"),
       raw: z
