@@ -52,7 +52,7 @@ export async function openEngine(
   }
   return Engine.open({
     dataDir,
-    skillsDir: resolveSkillsDir(dataDir, values["skills-dir"] ?? process.env.TRACE2SKILL_SKILLS_DIR ?? file.skillsDir),
+    skillsDir: resolveSkillsDir(dataDir, values["skills-dir"] ?? (process.env.TRACE2SKILL_SKILLS_DIR || file.skillsDir)),
     modelConfig,
     concurrency,
     ...(policy ? { regressionPolicy: policy } : {}),

@@ -53,7 +53,8 @@ const MODEL_KEYS = Object.keys(ModelSettingsSchema.shape);
 function unknownKeys(json: unknown): string | null {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return "the top level must be a JSON object.";
   const top = Object.keys(json);
-  const flat = top.filter((k) => MODEL_KEYS.includes(k) && k !== "model");
+  // Keys that are model settings only (top-level concurrency and skillsDir are settings of their own).
+  const flat = top.filter((k) => MODEL_KEYS.includes(k) && !TOP_KEYS.includes(k));
   if (flat.length > 0) {
     return `${flat.map((k) => `"${k}"`).join(", ")} belong${flat.length === 1 ? "s" : ""} in the "model" section: { "model": { "baseURL": …, "model": "<model id>" } }.`;
   }

@@ -194,6 +194,15 @@ export function heuristicHoldout(base: SkillFolder, draft: SkillFolder, trajecto
 /** One line for changelogs and promote: base and draft coverage side by side. */
 export function describeHoldout(r: HoldoutReport): string {
   const n = r.runs.length;
+  if (r.judge === HEURISTIC_JUDGE) {
+    // Matching error texts credits only rules that quote them, as the heuristic's own rules do;
+    // a base that says the same in other words is never credited, so no side-by-side gain is claimed.
+    return (
+      `Held-out check (${n} failed run(s) kept out of the evolve, heuristic error-text match): the draft quotes the tool error of ` +
+      `${r.draft.yes} of them, the base of ${r.base.yes}. A rule in other words cannot be credited by this match, so this is not a measured gain; ` +
+      `with a model or in agent mode each failure is judged against both versions.`
+    );
+  }
   const side = (c: CoverageCounts) => `${c.yes} addressed, ${c.partly} partly${c.unknown ? `, ${c.unknown} unknown` : ""}`;
   const notAgent = r.draft.notAgent || r.base.notAgent ? `; ${Math.max(r.draft.notAgent, r.base.notAgent)} not the agent's doing` : "";
   const failed = r.failed.length > 0 ? `; ${r.failed.length} check(s) could not be made` : "";

@@ -3,7 +3,7 @@ import { lstat, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { SkillNameSchema } from "../trajectory/schema.js";
-import { ConflictError, InvalidNameError, InvalidSkillError } from "../util/errors.js";
+import { ConflictError, InvalidInputError, InvalidNameError, InvalidSkillError } from "../util/errors.js";
 import { resolveInside, safeRelativePath, writeFileAtomic } from "../util/fsx.js";
 import type { ExportReport } from "./export-report.js";
 import { isIgnoredEntry, skillFileBytes } from "./folder.js";
@@ -174,6 +174,30 @@ async function pruneEmptyParents(dir: string, relative: string): Promise<void> {
  * existing folder is written into only when it is this same skill (its SKILL.md carries the
  * same name); anything else is refused.
  */
+/** Pseudo-filesystems where folders cannot be made (a recursive mkdir there never returns). */
+const PSEUDO_ROOTS = ["/proc", "/sys", "/dev"];
+
+/**
+ * The folder an export goes into must be (or be creatable as) a plain folder: not inside
+ * /proc, /sys or /dev, and with no file where a folder of its path should be. Checked before
+ * anything is made, in a dry run too.
+ */
+async function checkExportRoot(root: string): Promise<void> {
+  if (process.platform !== "win32" && PSEUDO_ROOTS.some((p) => root === p || root.startsWith(`${p}/`))) {
+    throw new InvalidInputError(`${root} is inside ${root.split("/").slice(0, 2).join("/")}, a system folder no skill can be exported to. Export to a folder of your own.`);
+  }
+  for (let dir = root; ; dir = path.dirname(dir)) {
+    const info = await stat(dir).catch(() => null);
+    if (info) {
+      if (!info.isDirectory()) {
+        throw new InvalidInputError(`${dir} is a file, not a folder, so nothing can be exported ${dir === root ? "into it" : `to ${root}`}. Export to a folder.`);
+      }
+      return;
+    }
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
 export async function exportSkill(folder: SkillFolder, targetRoot: string, options: ExportOptions): Promise<ExportReport> {
   if (!SkillNameSchema.safeParse(folder.name).success) {
     throw new InvalidNameError(`"${folder.name}" is not a valid skill name, so it cannot be used as a folder name.`);
@@ -187,6 +211,7 @@ export async function exportSkill(folder: SkillFolder, targetRoot: string, optio
     );
   }
   const bytes = skillFileBytes(folder);
+  await checkExportRoot(path.resolve(targetRoot));
   const target = resolveInside(path.resolve(targetRoot), folder.name, "skill name");
   const existing = await stat(target).catch(() => null);
   if (existing) {

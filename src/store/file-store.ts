@@ -108,13 +108,20 @@ export class FileStore implements Store {
    *   again finds it stored.
    */
   private async recoverLeftovers(index: StoreIndex, tx: IndexTransaction): Promise<void> {
-    const entries = await readdir(this.dataDir, { recursive: true, withFileTypes: true }).catch(() => []);
+    // Only the store's own folders, and only the temp names its writers make (writeFileAtomic:
+    // <file>.<pid>.<12 hex>.tmp; a version snapshot: .v<N>.<pid>.<8 hex>.tmp). The export folder
+    // and anything else a user keeps under the data dir are never touched.
+    const storeDirs = [this.paths.trajectoriesDir, this.paths.analysesDir, this.paths.skillsDir, this.paths.runsDir];
+    const entries = [
+      ...(await readdir(this.dataDir, { withFileTypes: true }).catch(() => [])),
+      ...(await Promise.all(storeDirs.map((dir) => readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])))).flat(),
+    ];
     let adopted = 0;
     for (const entry of entries) {
       const where = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-      const tmp = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(entry.name);
+      const tmp = /^(?:.+\.(\d+)\.[0-9a-f]{12}\.tmp|\.v\d+\.(\d+)\.[0-9a-f]{8}\.tmp)$/.exec(entry.name);
       if (tmp) {
-        if (pidAlive(Number(tmp[1]))) continue;
+        if (pidAlive(Number(tmp[1] ?? tmp[2]))) continue;
         await rm(where, { recursive: true, force: true });
         log.warn("removed a temp file a killed process left", { path: where });
         continue;

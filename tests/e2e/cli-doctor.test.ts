@@ -85,6 +85,11 @@ describe("trace2skill doctor (built CLI)", () => {
     const res = await runDoctor(["--json"], base);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(check(JSON.parse(res.stdout) as DoctorReport, "model")?.detail).toMatch(/from-file at http:\/\/127\.0\.0\.1:\d+\/v1 \(config file .*config\.json\) answered/);
+    // The skills dir from the file too, as export and promote use it (review, session 3).
+    const own = path.join(home, "my-skills");
+    await writeFile(path.join(home, "data", "config.json"), JSON.stringify({ model: { baseURL: fake.url, model: "from-file" }, skillsDir: own }));
+    const withDir = JSON.parse((await runDoctor(["--json"], { ...base, TRACE2SKILL_SKILLS_DIR: "" })).stdout) as DoctorReport;
+    expect(withDir.skillsDir).toBe(own);
     // A flat file is not ignored: doctor says where the setting belongs.
     await writeFile(path.join(home, "data", "config.json"), JSON.stringify({ baseURL: fake.url, model: "flat" }));
     const flat = await runDoctor(["--json"], base);

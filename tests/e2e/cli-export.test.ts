@@ -103,3 +103,25 @@ describe("paths typed on the command line (issue 11, item 6)", () => {
     expect(proc.stderr).not.toMatch(/unexpected error/);
   });
 });
+
+describe("export targets that cannot be folders (review, session 3)", () => {
+  it("refuses /proc, a file, and a path through a file at once, with a message — in a dry run too", async () => {
+    const home = await tempDir("t2s-cli-badto-");
+    const env = homeEnv(home);
+    expect((await runCli(["import", SAMPLE_SKILL], { env })).code).toBe(0);
+    await writeFile(path.join(home, "a-file"), "x");
+    for (const [to, message] of [
+      ["/proc/self", /system folder/],
+      [path.join(home, "a-file"), /is a file, not a folder/],
+      [path.join(home, "a-file", "deeper"), /is a file, not a folder/],
+    ] as const) {
+      for (const extra of [[], ["--dry-run"]]) {
+        const started = Date.now();
+        const res = await runCli(["export", "airline-support", "--to", to, ...extra], { env });
+        expect(res.code, `${to} ${extra.join(" ")}`).toBe(1);
+        expect(res.stderr).toMatch(message);
+        expect(Date.now() - started).toBeLessThan(10_000);
+      }
+    }
+  });
+});

@@ -124,3 +124,13 @@ describe("the held-out check", () => {
     expect(credited?.draft.rule).toMatch(/payment amount does not add up/);
   });
 });
+
+describe("what the heuristic's held-out check may claim (review, session 3)", () => {
+  it("does not set an error-text match beside the base as if it were a measured gain", () => {
+    const runs = [run("Pay with two cards", "Error: payment amount does not add up, total price is 310, but paid 10")];
+    const text = describeHoldout(heuristicHoldout(base, draft, runs));
+    expect(text).toMatch(/quote/);
+    expect(text).toMatch(/not a measured gain|cannot credit/);
+    expect(text).not.toMatch(/base 0 addressed/);
+  });
+});

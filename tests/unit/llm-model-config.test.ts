@@ -102,3 +102,14 @@ describe("the config file", () => {
     expect(err).not.toMatch(/--api-key|--timeout-ms|--max-retries/);
   });
 });
+
+describe("the config file (review, session 3)", () => {
+  it("accepts the README's own example: top-level concurrency and skillsDir", async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "t2s-config-"));
+    await writeFile(
+      path.join(dataDir, "config.json"),
+      JSON.stringify({ model: { baseURL: "http://127.0.0.1:11434/v1", model: "qwen" }, concurrency: 8, skillsDir: "~/.claude/skills", regressionPolicy: "flag" }),
+    );
+    await expect(loadConfigFile(dataDir, {})).resolves.toMatchObject({ concurrency: 8, skillsDir: "~/.claude/skills" });
+  });
+});

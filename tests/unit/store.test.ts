@@ -549,3 +549,16 @@ describe("a writer killed between a run's file and its index row (issue 11, item
     expect(await reopened.putTrajectory(t)).toMatchObject({ id: t.id, created: false });
   });
 });
+
+describe("what open-time cleanup may touch (review, session 3)", () => {
+  it("removes only temp files the store itself writes, in its own folders — never a user's file in the export folder", async () => {
+    const exported = path.join(dataDir, "export", "airline-support");
+    await mkdir(exported, { recursive: true });
+    await mkdir(path.join(dataDir, "mystuff"), { recursive: true });
+    await writeFile(path.join(exported, "notes.4000003.ab12.tmp"), "mine");
+    await writeFile(path.join(dataDir, "mystuff", "backup.12345678.ff.tmp"), "mine too");
+    await openStore(dataDir);
+    expect(await readdir(exported)).toContain("notes.4000003.ab12.tmp");
+    expect(await readdir(path.join(dataDir, "mystuff"))).toContain("backup.12345678.ff.tmp");
+  });
+});

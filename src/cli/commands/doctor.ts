@@ -44,7 +44,9 @@ ${GLOBAL_HELP}`,
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, repair: { type: "boolean" } }, allowPositionals: false });
     const dataDir = resolveDataDir(values["data-dir"]);
-    const skillsDir = resolveSkillsDir(dataDir, values["skills-dir"]);
+    // The skills dir as the server resolves it: flag, environment, then the config file.
+    const fileSkillsDir = await loadConfigFile(dataDir).then((f) => f.skillsDir, () => undefined);
+    const skillsDir = resolveSkillsDir(dataDir, values["skills-dir"] ?? (process.env.TRACE2SKILL_SKILLS_DIR || fileSkillsDir));
     const dataDirCheck = await checkDataDir(dataDir);
     const checks = [
       checkNode(process.versions.node),
