@@ -1,3 +1,4 @@
+import { redactSecrets } from "../util/redact.js";
 import type { Store } from "../store/store.js";
 import { scaffoldSkill } from "../skill/scaffold.js";
 import { diffSkillFolders } from "../skill/diff.js";
@@ -25,7 +26,9 @@ export function baseHashOf(folder: SkillFolder): string {
  * minimal valid SKILL.md is stored as version 1 (origin "create") so every later stage can
  * name its base.
  */
-export async function resolveBase(store: Store, skill: string, version?: number, purpose?: string): Promise<BaseVersion> {
+export async function resolveBase(store: Store, skill: string, version?: number, rawPurpose?: string): Promise<BaseVersion> {
+  // The purpose becomes the scaffold's description: a secret typed into it must not reach the skill.
+  const purpose = rawPurpose === undefined ? undefined : redactSecrets(rawPurpose).value;
   if (version !== undefined) {
     const found = await store.getSkillVersion(skill, version);
     if (!found) throw new SkillNotFoundError(skill, version);

@@ -20,6 +20,7 @@ import type { ProvenanceEntry, SkillFolder, ValidationReport } from "../skill/ty
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
 import { InvalidInputError, ModelError } from "../util/errors.js";
+import { redactSecrets } from "../util/redact.js";
 import { resolveBase, type BaseVersion } from "./base.js";
 import {
   DEFAULT_MIN_SUPPORT,
@@ -469,8 +470,10 @@ export class Evolution {
   // ── both stages in one run ────────────────────────────────────────────────
 
   /** Start (or resume) an evolve run; returns at once with its handle, the run goes on. */
-  async startEvolve(input: ProposeInput & ConsolidateInput & { resumeRunId?: string }, ctx: CallContext): Promise<RunHandle> {
+  async startEvolve(rawInput: ProposeInput & ConsolidateInput & { resumeRunId?: string }, ctx: CallContext): Promise<RunHandle> {
     const { store, runs } = this.deps;
+    // The purpose is stored in the run record and becomes the scaffold's description: redacted first.
+    const input = rawInput.purpose === undefined ? rawInput : { ...rawInput, purpose: redactSecrets(rawInput.purpose).value };
     chooseProvider(input.provider, this.providerContext(ctx));
     let run: Run;
     let args = input;

@@ -38,6 +38,24 @@ function isPlaceholder(value: string): boolean {
   return value.trim().length === 0 || PLACEHOLDER.test(value.trim());
 }
 
+/** Words that follow "password:" or "api_key =" in code and prose, not secrets. */
+const NOT_A_VALUE = new Set(
+  "str string int integer bool boolean float number any none null nil true false self this return must is be see the a an required optional undefined object dict list bytes".split(" "),
+);
+
+/**
+ * A value that is code, not a literal: a dotted identifier (`user.password`, `req.headers.auth`),
+ * a call or an index (`os.environ['X']`, `getenv(`), a type or a word of prose, or the key's own
+ * name (`self.api_key = api_key`).
+ */
+function looksLikeCode(value: string, key: string): boolean {
+  const v = value.replace(/[;,)]+$/, "");
+  if (NOT_A_VALUE.has(v.toLowerCase())) return true;
+  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(v)) return true;
+  if (/[([]/.test(v) || /^(?:os\.environ|process\.env|env\.|getenv)/i.test(v)) return true;
+  return v === key || v === key.replace(/^.*[.]/, "");
+}
+
 /**
  * An opaque credential mixes letters with digits, or is long and mixes cases. Keeps
  * "Bearer authentication" or "Authorization: required" from being taken for tokens.
@@ -66,6 +84,8 @@ function entropy(value: string): number {
 
 /** A value under a `*_KEY` / `*_AUTH` / `*_CRED` name is a secret when it is long and random-looking. */
 function looksRandom(value: string): boolean {
+  // Paths and cache keys (uploads/2024/05/x.png, user:1234:profile) are made of words, not noise.
+  if ((value.match(/[/:]/g) ?? []).length >= 2) return false;
   return value.length >= 16 && entropy(value) >= 3.5 && /[A-Za-z]/.test(value) && (/\d/.test(value) || /[a-z].*[A-Z]|[A-Z].*[a-z]/.test(value));
 }
 
@@ -74,6 +94,8 @@ const SECRET_KEY_WORDS = "password|passwd|passphrase|api[_-]?key|secret|token|ac
 const SECRET_KEY = new RegExp(`^[A-Za-z0-9_.-]{0,64}?(?:${SECRET_KEY_WORDS})$`, "i");
 const PASSWORD_KEY = /(?:password|passwd|passphrase)$/i;
 const AUTHORIZATION_KEY = /^(?:proxy-)?authorization$/i;
+/** Header names that carry a credential. */
+const SECRET_HEADER = /^(?:x-)?(?:api[-_]?key|auth[-_]?token|access[-_]?token|secret|session[-_]?token|csrf[-_]?token|cookie|set-cookie)$/i;
 const AUTH_SCHEME = /^(Bearer|Basic|Token|Digest)(\s{1,8})(\S[\s\S]{0,4096})$/i;
 
 function assignmentKind(key: string): string {
@@ -81,7 +103,7 @@ function assignmentKind(key: string): string {
 }
 
 /** Separator between a label and its value: `key=v`, `key: v`, `"key": "v"`, escaped JSON too. */
-const SEP = String.raw`\\?["']?\s{0,8}[:=]\s{0,8}\\?["']?`;
+const SEP = String.raw`\\?["']?[ \t]{0,8}[:=](?!=)[ \t]{0,8}\\?["']?`;
 
 /**
  * Order matters: provider-specific shapes first, so generic rules see their markers and skip.
@@ -155,12 +177,14 @@ const TEXT_RULES: readonly TextRule[] = [
   {
     // .env style: DB_PASS=…, SMTP_PWD=…; and, when the value looks random, PAYMENTS_KEY=…, API_AUTH=…
     kind: "env-secret",
-    pattern: /(?<![A-Za-z0-9_])([A-Za-z0-9]{1,32}(?:_[A-Za-z0-9]{1,32}){0,6}_(PASS|PWD|KEY|AUTH|CRED|CREDS|CREDENTIALS))(\s{0,4}[:=]\s{0,4}["']?)([^\s"'\\,;&}<>]{4,4096})/gi,
+    pattern:
+      /(?<![A-Za-z0-9_])([A-Za-z0-9]{1,32}(?:_[A-Za-z0-9]{1,32}){0,6}_(PASS|PWD|PASSWORD|PASSWD|SECRET|TOKEN|KEY|KEY_BASE|AUTH|CRED|CREDS|CREDENTIALS))([ \t]{0,4}[:=](?!=)[ \t]{0,4}["']?)([^\s"'\\}]{4,4096})/gi,
     replace: (m, [key, , separator]) => `${key}${separator}${m}`,
     accept: ([, suffix, , value]) => {
       const v = value ?? "";
       if (isPlaceholder(v) || v.startsWith("[REDACTED:")) return false;
-      return /^(?:PASS|PWD)$/i.test(suffix ?? "") ? true : looksRandom(v);
+      if (looksLikeCode(v, "")) return false;
+      return /^(?:PASS|PWD|PASSWORD|PASSWD|SECRET|TOKEN)$/i.test(suffix ?? "") ? true : looksRandom(v);
     },
   },
   {
@@ -170,7 +194,28 @@ const TEXT_RULES: readonly TextRule[] = [
       "gi",
     ),
     replace: (m, [key, separator]) => `${key}${separator}${m}`,
-    accept: ([, , value]) => !isPlaceholder(value ?? ""),
+    accept: ([key, , value]) => !isPlaceholder(value ?? "") && !looksLikeCode(value ?? "", key ?? ""),
+  },
+  {
+    // curl -u user:pass (the user stays)
+    kind: "password",
+    pattern: /((?:^|\s)(?:-u|--user)\s{1,4}["']?[^\s:'"]{1,128}:)([^\s'"]{3,512})/g,
+    replace: (m, [prefix]) => `${prefix}${m}`,
+    accept: ([, password]) => !isPlaceholder(password ?? "") && !(password ?? "").startsWith("[REDACTED:"),
+  },
+  {
+    // mysql -pSECRET, sshpass -p 'SECRET', --password SECRET / --password=SECRET
+    kind: "password",
+    pattern:
+      /((?:\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n]{0,200}?\s-p|\bsshpass\s{1,4}-p\s{0,4}|(?:^|\s)--pass(?:word)?(?:=|\s{1,4}))["']?)([^\s'"-][^\s'"]{2,512})/g,
+    replace: (m, [prefix]) => `${prefix}${m}`,
+    accept: ([, password]) => !isPlaceholder(password ?? "") && !(password ?? "").startsWith("[REDACTED:"),
+  },
+  {
+    // The signature of an Azure shared access signature URL.
+    kind: "azure-sas-signature",
+    pattern: /([?&]sig=)([A-Za-z0-9%+/=]{16,512})/g,
+    replace: (m, [prefix]) => `${prefix}${m}`,
   },
 ];
 
@@ -184,9 +229,11 @@ function redactText(text: string, tally: Tally): string {
       const kind =
         rule.kind === "secret-assignment"
           ? assignmentKind(groups[0] ?? "")
-          : rule.kind === "env-secret" && /^(?:PASS|PWD)$/i.test(groups[1] ?? "")
+          : rule.kind === "env-secret" && /^(?:PASS|PWD|PASSWORD|PASSWD)$/i.test(groups[1] ?? "")
             ? "password"
-            : rule.kind;
+            : rule.kind === "env-secret" && /^(?:SECRET|TOKEN)$/i.test(groups[1] ?? "")
+              ? "secret-assignment"
+              : rule.kind;
       bump(tally, kind);
       return rule.replace ? rule.replace(marker(kind), groups) : marker(kind);
     });
@@ -232,9 +279,17 @@ function walk(value: unknown, tally: Tally): unknown {
   if (Array.isArray(value)) return value.map((v) => walk(v, tally));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
+    // A header or parameter as a {name, value} pair (HAR, Postman, many HTTP tools): the name labels the value.
+    const record = value as Record<string, unknown>;
+    const pairName = [record.name, record.key, record.header].find((n): n is string => typeof n === "string");
+    const pairLabelsSecret = pairName !== undefined && typeof record.value === "string" && (labelsSecret(pairName) || SECRET_HEADER.test(pairName));
     for (const [rawKey, v] of Object.entries(value)) {
       // A key can carry a secret too ({"sk-proj-…": 1}); a redacted key keeps its value.
       const key = redactText(rawKey, tally);
+      if (pairLabelsSecret && rawKey === "value" && typeof v === "string") {
+        out[key] = redactLabelledValue(AUTHORIZATION_KEY.test(pairName as string) ? (pairName as string) : "api_key", v, tally);
+        continue;
+      }
       out[key] = typeof v === "string" && labelsSecret(key) ? redactLabelledValue(key, v, tally) : walk(v, tally);
     }
     return out;

@@ -125,3 +125,18 @@ describe("export targets that cannot be folders (review, session 3)", () => {
     }
   });
 });
+
+describe("secrets typed on the command line (review, session 3)", () => {
+  it("are redacted from a create-mode purpose and from ingest's per-file lines", async () => {
+    const home = await tempDir("t2s-cli-typed-");
+    const env = homeEnv(home);
+    const key = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2";
+    const created = await runCli(["evolve", "--skill", "fresh-skill", "--purpose", `Help with payments using ${key}`, "--provider", "heuristic"], { env });
+    expect(created.stdout + created.stderr).not.toContain(key);
+    const files = await readdir(home, { recursive: true, withFileTypes: true });
+    for (const f of files.filter((e) => e.isFile())) expect(await readFile(path.join(f.parentPath, f.name), "utf8"), f.name).not.toContain(key);
+    await writeFile(path.join(home, "run.json"), JSON.stringify({ task: "t", steps: [{ role: "user", text: "t" }] }));
+    const ingest = await runCli(["ingest", path.join(home, "run.json"), "--format", key], { env });
+    expect(ingest.stdout + ingest.stderr).not.toContain(key);
+  });
+});

@@ -104,3 +104,39 @@ describe("secret kinds (issue 11, item 3)", () => {
     for (const [kind, , secret] of CASES) expect(stored.includes(secret), kind).toBe(false);
   });
 });
+
+describe("redaction found wanting by a review (session 3)", () => {
+  it("leaves code and prose alone", () => {
+    for (const text of [
+      "if password == user.password:\n    return True",
+      "const token = req.headers.authorization;",
+      "def check(api_key: str) -> bool:",
+      "self.api_key = api_key",
+      "secret=os.environ['X']",
+      "The password: must be at least 8 characters.",
+      "CACHE_KEY=user:1234:profile:abcdefXYZ",
+      "S3_KEY=uploads/2024/05/img_12345678.png",
+    ]) {
+      expect(redactSecrets(text).value, text).toBe(text);
+    }
+  });
+
+  it("redacts header name/value pairs, whole .env passwords, command-line passwords, SAS signatures and SECRET_KEY_BASE", () => {
+    const cases: [unknown, string][] = [
+      [{ name: "Authorization", value: "Basic YWxhZGRpbjpvcGVuc2VzYW1l" }, "YWxhZGRpbjpvcGVuc2VzYW1l"],
+      [{ name: "X-Api-Key", value: "a1b2c3d4e5f6g7h8i9j0" }, "a1b2c3d4e5f6g7h8i9j0"],
+      [{ key: "api_key", value: "Hunter2Secret99" }, "Hunter2Secret99"],
+      ["DB_PASSWORD=Tr0ub4dor&3horse", "3horse"],
+      ["curl -u admin:s3cretPass https://api.example.com", "s3cretPass"],
+      ["mysql -uroot -pS3cr3tPw shop", "S3cr3tPw"],
+      ["sshpass -p 'pw1234567' ssh host", "pw1234567"],
+      ["deploy --password S3cr3tPw --host x", "S3cr3tPw"],
+      ["https://acct.blob.core.windows.net/c/b?sv=2021-08-06&sig=abcdEFGH1234%2Bijkl%3D", "abcdEFGH1234%2Bijkl%3D"],
+      [`SECRET_KEY_BASE=${hex(96)}`, hex(96)],
+    ];
+    for (const [value, secret] of cases) {
+      const out = JSON.stringify(redactSecrets(value).value);
+      expect(out.includes(secret), JSON.stringify(value)).toBe(false);
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { redactSecrets } from "../../util/redact.js";
 import type { Engine, SubmitResult } from "../../engine.js";
 import type { SkipNote } from "../../trajectory/importers/types.js";
 import { FORMAT_NAMES } from "../../trajectory/importers/index.js";
@@ -163,7 +164,8 @@ export function summaryLine(t: IngestTotals): string {
 }
 
 function printReports(reports: readonly FileReport[], totals: IngestTotals): void {
-  for (const r of reports) out.line(describeReport(r));
+  // A report line echoes file names and errors, which may hold what a user typed: redacted like the runs.
+  for (const r of reports) out.line(redactSecrets(describeReport(r)).value);
   out.line(summaryLine(totals));
 }
 
