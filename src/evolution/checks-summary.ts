@@ -25,6 +25,7 @@ export function versionChecks(detail: SkillVersionDetail): VersionChecks {
   return {
     holdout: h ? { judge: h.judge, runs: h.runs.length, base: h.base, draft: h.draft } : null,
     summary: [
+      ...(detail.origin !== "evolve" ? [`v${detail.version} was ${detail.origin === "rollback" ? "restored by a rollback" : detail.origin === "create" ? "created from a purpose" : "imported"}, not evolved: it has no held-out check, review or audit.`] : []),
       ...(detail.analysisFailures ? [describeAnalysisFailures(detail.analysisFailures)] : []),
       ...(h ? [describeHoldout(h)] : detail.origin === "evolve" ? ["No held-out check: fewer than 10 failed runs, or holdout 0."] : []),
       ...(detail.review ? [describeReview(detail.review)] : []),

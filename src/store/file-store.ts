@@ -45,6 +45,8 @@ export interface IndexCheck {
   missingFiles: Record<string, string[]>;
   /** On disk, but not in the index. */
   unindexed: Record<string, string[]>;
+  /** In both, but the index row says something else than the file (outcome, version status). */
+  differing: Record<string, string[]>;
 }
 
 /** A mutation whose lock was taken over is redone this many times at most. */
@@ -490,15 +492,53 @@ export class FileStore implements Store {
     });
     const listed = keys(index);
     const found = keys(onDisk);
-    const check: IndexCheck = { consistent: true, missingFiles: {}, unindexed: {} };
+    const check: IndexCheck = { consistent: true, missingFiles: {}, unindexed: {}, differing: {} };
+    // Rows whose content says something else than their file (a crash between a file and its row).
+    const sameRun = (a: TrajectoryRow, b: TrajectoryRow) =>
+      a.success === b.success && (a.judged?.success ?? null) === (b.judged?.success ?? null) && (a.skillVersion ?? null) === (b.skillVersion ?? null) && a.skill === b.skill;
+    const runs = Object.keys(index.trajectories).filter((id) => {
+      const disk = onDisk.trajectories[id];
+      const row = index.trajectories[id];
+      return disk && row && !sameRun(row, disk);
+    });
+    if (runs.length > 0) check.differing.trajectories = runs;
+    const statuses = Object.entries(index.skills).flatMap(([skill, e]) =>
+      e.versions.flatMap((v) => {
+        const disk = onDisk.skills[skill]?.versions.find((d) => d.version === v.version);
+        return disk && disk.status !== v.status ? [`${skill} v${v.version} (index: ${v.status}, version.json: ${disk.status})`] : [];
+      }),
+    );
+    if (statuses.length > 0) check.differing.versions = statuses;
     for (const section of Object.keys(listed)) {
       const missing = [...(listed[section] as Set<string>)].filter((k) => !(found[section] as Set<string>).has(k));
       const extra = [...(found[section] as Set<string>)].filter((k) => !(listed[section] as Set<string>).has(k));
       if (missing.length > 0) check.missingFiles[section] = missing;
       if (extra.length > 0) check.unindexed[section] = extra;
     }
-    check.consistent = Object.keys(check.missingFiles).length === 0 && Object.keys(check.unindexed).length === 0;
+    check.consistent =
+      Object.keys(check.missingFiles).length === 0 && Object.keys(check.unindexed).length === 0 && Object.keys(check.differing).length === 0;
     return check;
+  }
+
+  /**
+   * A store whose index does not open (a damaged db.json or journal): move the two index files
+   * aside (kept, renamed *.broken-<time>) and open it again, which rebuilds the index from the
+   * run, analysis, skill and run-record files. Nothing else is touched. Returns what was moved.
+   */
+  static async openMovingDamagedIndexAside(dataDir: string): Promise<{ store: FileStore; movedAside: string[] }> {
+    try {
+      return { store: await FileStore.open(dataDir), movedAside: [] };
+    } catch (err) {
+      if (!(err instanceof StoreCorruptError)) throw err;
+      const paths = new StorePaths(dataDir);
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      const movedAside: string[] = [];
+      for (const file of [paths.index, paths.journal]) {
+        const to = `${file}.broken-${stamp}`;
+        if (await rename(file, to).then(() => true, () => false)) movedAside.push(to);
+      }
+      return { store: await FileStore.open(dataDir), movedAside };
+    }
   }
 
   /** Rebuild the index from the payload files, under the lock (doctor --repair). */

@@ -132,6 +132,31 @@ describe("trace2skill doctor (built CLI)", () => {
     expect(skills?.fix).toContain("bad-skill");
   });
 
+  it("finds a row that says something else than its file, and repairs a db.json that does not open (review, session 3)", async () => {
+    const ingest = await runCli(["ingest", path.join(REPO_ROOT, "fixtures/formats/atif_tool-calls.input.json"), "--skill", "airline"], { env: cleanEnv(base), cwd: home });
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const dataDir = path.join(home, "data");
+    // The file says failure, the row (as a crash before the journal line would leave it) does not.
+    const [shard] = (await readdir(path.join(dataDir, "trajectories"))).sort();
+    const [file] = await readdir(path.join(dataDir, "trajectories", shard as string));
+    const full = path.join(dataDir, "trajectories", shard as string, file as string);
+    const run = JSON.parse(await readFile(full, "utf8")) as { outcome: { success: boolean | null } };
+    await writeFile(full, JSON.stringify({ ...run, outcome: { success: false } }));
+    const found = check(JSON.parse((await runDoctor(["--json"], base)).stdout) as DoctorReport, "store");
+    expect(found).toMatchObject({ ok: false, detail: expect.stringMatching(/rows that say something else than their file: 1 trajectories/) });
+    expect(check(JSON.parse((await runDoctor(["--repair", "--json"], base)).stdout) as DoctorReport, "store")?.ok).toBe(true);
+    // A damaged db.json: the advice is doctor --repair, which moves the index aside and rebuilds it.
+    await writeFile(path.join(dataDir, "db.json"), '{"trajectories":');
+    const broken = check(JSON.parse((await runDoctor(["--json"], base)).stdout) as DoctorReport, "store");
+    expect(broken?.fix).toMatch(/doctor --repair/);
+    expect(broken?.fix).not.toMatch(/re-ingest/);
+    const repaired = check(JSON.parse((await runDoctor(["--repair", "--json"], base)).stdout) as DoctorReport, "store");
+    expect(repaired).toMatchObject({ ok: true, detail: expect.stringMatching(/moved aside and the index rebuilt/) });
+    expect((await readdir(dataDir)).some((f) => f.startsWith("db.json.broken-"))).toBe(true);
+    const runs = JSON.parse((await runCli(["runs", "--json"], { env: cleanEnv(base), cwd: home })).stdout) as { runs: unknown[] };
+    expect(runs.runs.length).toBeGreaterThan(0);
+  });
+
   it("finds an index out of step with the files on disk, and --repair rebuilds it (issue 11, item 1)", async () => {
     const ingest = await runCli(["ingest", path.join(REPO_ROOT, "fixtures/formats/atif_tool-calls.input.json"), "--skill", "airline"], { env: cleanEnv(base), cwd: home });
     expect(ingest.code, ingest.stderr).toBe(0);

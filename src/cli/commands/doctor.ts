@@ -7,9 +7,9 @@ import type { ModelConfig } from "../../llm/config.js";
 import { checkModel } from "../../llm/openai-compatible.js";
 import { readSkillFolder } from "../../skill/folder.js";
 import { formatProblems, validateSkill } from "../../skill/validate.js";
-import { openStore } from "../../store/file-store.js";
+import { FileStore, openStore } from "../../store/file-store.js";
 import { withLock } from "../../store/lock.js";
-import { errorMessage } from "../../util/errors.js";
+import { ConflictError, errorMessage } from "../../util/errors.js";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, out, type Command } from "../context.js";
 
 /** Long enough for a cold local model, short enough that doctor answers in reasonable time. */
@@ -119,11 +119,12 @@ function dataDirFix(dataDir: string): string {
 
 async function checkStore(dataDir: string, repair: boolean): Promise<CheckResult> {
   try {
-    const store = await openStore(dataDir);
+    const { store, movedAside } = repair ? await FileStore.openMovingDamagedIndexAside(dataDir) : { store: await openStore(dataDir), movedAside: [] };
+    const aside = movedAside.length > 0 ? `the index did not open, so ${movedAside.map((f) => path.basename(f)).join(" and ")} were moved aside and the index rebuilt from the files; ` : "";
     const [runs, skills] = await Promise.all([store.listTrajectories(), store.listSkills()]);
     const check = repair ? await store.repairIndex() : await store.checkIndex();
     const counts = `${runs.length} run(s), ${skills.length} skill(s)`;
-    if (check.consistent) return { name: "store", ok: true, detail: `index readable and matching the files on disk: ${counts}` };
+    if (check.consistent) return { name: "store", ok: true, detail: `${aside}index readable and matching the files on disk: ${counts}` };
     const describe = (byKind: Record<string, string[]>) =>
       Object.entries(byKind)
         .map(([kind, keys]) => `${keys.length} ${kind} (${keys.slice(0, 3).map((k) => k.slice(0, 16)).join(", ")}${keys.length > 3 ? ", …" : ""})`)
@@ -131,6 +132,7 @@ async function checkStore(dataDir: string, repair: boolean): Promise<CheckResult
     const found = [
       Object.keys(check.unindexed).length > 0 ? `on disk but not in the index: ${describe(check.unindexed)}` : "",
       Object.keys(check.missingFiles).length > 0 ? `in the index but their file is gone: ${describe(check.missingFiles)}` : "",
+      Object.keys(check.differing).length > 0 ? `rows that say something else than their file: ${describe(check.differing)}` : "",
     ]
       .filter(Boolean)
       .join("; ");
@@ -147,11 +149,16 @@ async function checkStore(dataDir: string, repair: boolean): Promise<CheckResult
       fix: "Run `trace2skill doctor --repair` to rebuild the index from the files (with no other trace2skill process writing).",
     };
   } catch (err) {
+    if (err instanceof ConflictError) {
+      return { name: "store", ok: false, detail: `the store in ${dataDir} is busy: ${errorMessage(err)}`, fix: "Another trace2skill process holds the store's lock: retry when it is done." };
+    }
     return {
       name: "store",
       ok: false,
       detail: `the store in ${dataDir} does not open: ${errorMessage(err)}`,
-      fix: `Restore ${path.join(dataDir, "db.json")} from a backup, or move the data directory aside and re-ingest your runs.`,
+      fix:
+        "Run `trace2skill doctor --repair`: it moves db.json and db.journal aside (kept, renamed *.broken-<time>) and rebuilds the index " +
+        "from the run, analysis and skill files. Nothing else is touched.",
     };
   }
 }
