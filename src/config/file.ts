@@ -33,7 +33,8 @@ export async function loadConfigFile(dataDir: string, env: NodeJS.ProcessEnv = p
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Editors on Windows may save a byte-order mark; it is not part of the JSON.
+    json = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (err) {
     throw new InvalidInputError(`The config file ${file} is not valid JSON (${(err as Error).message}). Fix it or remove it.`);
   }
@@ -75,6 +76,12 @@ function unknownKeys(json: unknown): string | null {
   if (typeof model === "object" && model !== null && !Array.isArray(model)) {
     const strayModel = Object.keys(model).filter((k) => !MODEL_KEYS.includes(k));
     if (strayModel.length > 0) problems.push(`${describe(strayModel, MODEL_KEYS, ' in "model"')} — known keys there: ${MODEL_KEYS.join(", ")}`);
+    const pricing = (model as { pricing?: unknown }).pricing;
+    if (typeof pricing === "object" && pricing !== null && !Array.isArray(pricing)) {
+      const known = ["inputPerMTok", "outputPerMTok"];
+      const stray = Object.keys(pricing).filter((k) => !known.includes(k));
+      if (stray.length > 0) problems.push(`${describe(stray, known, ' in "model.pricing"')} — known keys there: ${known.join(", ")}`);
+    }
   }
   return problems.length > 0 ? `${problems.join("; ")}.` : null;
 }

@@ -36,7 +36,8 @@ export type ModelConfig = z.infer<typeof ModelConfigSchema>;
  * (flags, env), so they are coerced; unknown keys are ignored so the model section can
  * sit inside a larger config file.
  */
-const count = z.coerce.number();
+/** A number, or its digits as text (flags, environment); never a boolean (`true` is not 1 ms). */
+const count = z.preprocess((v) => (typeof v === "boolean" ? Number.NaN : v), z.coerce.number());
 export const ModelSettingsSchema = z.object({
   baseURL: z.string().optional(),
   apiKey: z.string().optional(),

@@ -212,6 +212,19 @@ const TEXT_RULES: readonly TextRule[] = [
     accept: ([, password]) => !isPlaceholder(password ?? "") && !(password ?? "").startsWith("[REDACTED:"),
   },
   {
+    // A Cookie / Set-Cookie header: its value is a session.
+    kind: "cookie",
+    pattern: /(\b(?:set-)?cookie[ \t]{0,4}:[ \t]{0,4})([^\r\n"]{8,4096})/gi,
+    replace: (m, [prefix]) => `${prefix}${m}`,
+    accept: ([, value]) => !isPlaceholder(value ?? "") && !(value ?? "").startsWith("[REDACTED:"),
+  },
+  {
+    // The key of a Sentry DSN (https://<key>@o1.ingest.sentry.io/2).
+    kind: "sentry-dsn-key",
+    pattern: /(https?:\/\/)([0-9a-f]{32})(@[a-z0-9.-]{0,128}sentry\.io)/gi,
+    replace: (m, [scheme, , host]) => `${scheme}${m}${host}`,
+  },
+  {
     // The signature of an Azure shared access signature URL.
     kind: "azure-sas-signature",
     pattern: /([?&]sig=)([A-Za-z0-9%+/=]{16,512})/g,
@@ -248,7 +261,7 @@ function bump(tally: Tally, kind: string): void {
 const ONLY_MARKER = /^\[REDACTED:[a-z-]+\]$/;
 
 function labelsSecret(key: string): boolean {
-  return AUTHORIZATION_KEY.test(key) || SECRET_KEY.test(key);
+  return AUTHORIZATION_KEY.test(key) || SECRET_KEY.test(key) || SECRET_HEADER.test(key);
 }
 
 /**

@@ -113,3 +113,14 @@ describe("the config file (review, session 3)", () => {
     await expect(loadConfigFile(dataDir, {})).resolves.toMatchObject({ concurrency: 8, skillsDir: "~/.claude/skills" });
   });
 });
+
+describe("config values a review found accepted wrongly (session 3)", () => {
+  it("refuses a boolean timeout and unknown pricing keys, and reads a file saved with a BOM", async () => {
+    expect(() => resolveModelConfig({}, undefined, { baseURL: "http://127.0.0.1:1/v1", model: "m", timeoutMs: true as unknown as number })).toThrow(/timeoutMs/);
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "t2s-config-"));
+    await writeFile(path.join(dataDir, "config.json"), JSON.stringify({ model: { model: "m", pricing: { in: 1, out: 2 } } }));
+    await expect(loadConfigFile(dataDir, {})).rejects.toThrow(/unknown key "in" in "model.pricing"/);
+    await writeFile(path.join(dataDir, "config.json"), "\uFEFF" + JSON.stringify({ concurrency: 4 }));
+    await expect(loadConfigFile(dataDir, {})).resolves.toMatchObject({ concurrency: 4 });
+  });
+});

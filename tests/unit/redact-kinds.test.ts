@@ -140,3 +140,15 @@ describe("redaction found wanting by a review (session 3)", () => {
     }
   });
 });
+
+describe("more of what a review found (session 3)", () => {
+  it("redacts cookie headers and the key of a Sentry DSN", () => {
+    for (const [value, secret] of [
+      ["Cookie: sessionid=9f8e7d6c5b4a3210; csrftoken=abcdef123456", "9f8e7d6c5b4a3210"],
+      [{ headers: { Cookie: "session=Zx9Yw8Vu7Ts6Rq5Po4" } }, "Zx9Yw8Vu7Ts6Rq5Po4"],
+      ["SENTRY_DSN=https://" + hex(32) + "@o4505.ingest.us.sentry.io/4506", hex(32)],
+    ] as const) {
+      expect(JSON.stringify(redactSecrets(value).value).includes(secret), JSON.stringify(value)).toBe(false);
+    }
+  });
+});

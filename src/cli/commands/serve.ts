@@ -44,7 +44,7 @@ export function httpOptionsFrom(values: HttpFlags, env: NodeJS.ProcessEnv): Http
   }
   const idle = values["session-idle-minutes"];
   if (idle !== undefined) {
-    if (!/^\d+(\.\d+)?$/.test(idle) || Number(idle) <= 0) throw new UsageError(`--session-idle-minutes must be a number of minutes above 0 (got "${idle}").`);
+    if (!Number.isFinite(Number(idle)) || Number(idle) <= 0) throw new UsageError(`--session-idle-minutes must be a number of minutes above 0 (got "${idle}").`);
     options.sessionIdleMs = Math.round(Number(idle) * 60_000);
   }
   return options;
