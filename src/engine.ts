@@ -1,4 +1,5 @@
-import { versionChecks, type VersionChecks } from "./evolution/checks-summary.js";
+import { versionChecks, versionReport, type VersionChecks } from "./evolution/checks-summary.js";
+import { renderReport } from "./report/html.js";
 import { resolveUserPath } from "./util/user-path.js";
 import { log } from "./util/log.js";
 import { versionStats, type VersionStats } from "./stats/version-stats.js";
@@ -597,6 +598,22 @@ export class Engine {
       log.warn(`regression guard: ${describeRegression(found)} Rolling back (regressionPolicy auto-rollback).`);
       await this.rollback(skill).catch((err: unknown) => log.error("regression guard could not roll back", { skill, error: errorMessage(err) }));
     }
+  }
+
+  /** The skill's report as one self-contained HTML page (versions, outcomes, the latest evolved version's checks). */
+  async reportHtml(skill: string): Promise<string> {
+    checkSkillName(skill);
+    const metas = await this.history(skill);
+    const versions = await Promise.all(metas.map((m) => this.versionDetail(skill, m.version)));
+    const evolved = versions.filter((v) => v.origin === "evolve").sort((a, b) => b.version - a.version)[0];
+    return renderReport({
+      skill,
+      generatedAt: new Date().toISOString(),
+      versions,
+      stats: await this.skillStats(skill),
+      regression: await this.regression(skill),
+      latest: evolved ? { detail: evolved, report: versionReport(evolved) } : null,
+    });
   }
 
   /** Versions with their changelogs, newest first. */

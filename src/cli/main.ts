@@ -10,7 +10,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { configCommand } from "./commands/config.js";
 import { analyseCommand, consolidateCommand, evolutionCommand, evolveCommand } from "./commands/evolve.js";
 import { deleteRunCommand, runsCommand } from "./commands/runs.js";
-import { checksCommand, diffCommand, historyCommand, promoteCommand, rollbackCommand, statsCommand } from "./commands/versions.js";
+import { checksCommand, diffCommand, historyCommand, promoteCommand, reportCommand, rollbackCommand, statsCommand } from "./commands/versions.js";
 import { demoCommand } from "./commands/demo.js";
 
 const COMMANDS: Command[] = [
@@ -29,6 +29,7 @@ const COMMANDS: Command[] = [
   diffCommand,
   checksCommand,
   statsCommand,
+  reportCommand,
   promoteCommand,
   rollbackCommand,
   importCommand,

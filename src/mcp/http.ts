@@ -397,6 +397,19 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
       sendJson(res, 200, { status: "ok", name: SERVER_NAME, version: SERVER_VERSION, sessions: sessions.size });
       return;
     }
+    // The skill's HTML report, behind the same token as MCP (the checks above).
+    const report = /^\/report\/([a-z0-9-]{1,64})\/?$/.exec(path);
+    if (report && req.method === "GET") {
+      const html = await engine.reportHtml(report[1] as string).catch((err: unknown) => {
+        sendError(res, { status: 404, message: errorMessage(err) });
+        return null;
+      });
+      if (html !== null) {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'" });
+        res.end(html);
+      }
+      return;
+    }
     if (path !== MCP_PATH) {
       sendError(res, { status: 404, message: `Not found: the MCP endpoint is ${MCP_PATH} (health: GET ${HEALTH_PATH}).` });
       return;

@@ -1,4 +1,6 @@
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { resolveUserPath } from "../../util/user-path.js";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, openEngine, out, type Command } from "../context.js";
 import { parseVersion, printExportReport } from "./skills.js";
 import { reportLines, versionReport } from "../../evolution/checks-summary.js";
@@ -144,6 +146,33 @@ ${GLOBAL_HELP}`,
         `${(r.version === null ? "?" : `v${r.version}`).padEnd(8)} ${(r.status ?? "").padEnd(9)} ${String(r.runs).padStart(4)} ${String(r.successes).padStart(3)} ${String(r.failures).padStart(7)} ${String(r.unknown).padStart(8)}  ${pct(r.successRate).padStart(12)}  ${interval.padEnd(15)}  ${`${r.judged.successes}/${r.judged.failures}`.padStart(16)}  ${parent}`,
       );
     }
+    return 0;
+  },
+};
+
+export const reportCommand: Command = {
+  name: "report",
+  summary: "a skill's report as one self-contained HTML page (versions, outcomes, the latest draft's checks)",
+  help: `Usage: trace2skill report <skill> [--out report.html]
+
+Writes one HTML page that opens offline: the version timeline, the success rate of each version
+with its 95% interval as a chart, and the latest evolved version's diff, the support and
+diagnoses behind each added rule, the review's findings, the held-out coverage, the audit and
+the cost. Without --out it goes to stdout. The HTTP server serves it at /report/<skill>.
+
+${GLOBAL_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, out: { type: "string" } }, allowPositionals: true });
+    const [skill] = positionals;
+    if (!skill) throw new UsageError("report needs a skill name.");
+    const html = await (await openEngine(values)).reportHtml(skill);
+    if (values.out === undefined) {
+      out.line(html);
+      return 0;
+    }
+    const file = resolveUserPath(values.out, "--out");
+    await writeFile(file, html);
+    out.line(`Wrote ${file} (${Buffer.byteLength(html).toLocaleString("en-US")} bytes): open it in a browser.`);
     return 0;
   },
 };
