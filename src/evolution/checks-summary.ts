@@ -43,7 +43,7 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
  */
 export const VersionReportSchema = VersionChecksSchema.extend({
   passages: z
-    .array(z.object({ file: z.string(), excerpt: z.string(), support: z.number(), diagnoses: z.array(z.string()) }))
+    .array(z.object({ file: z.string(), excerpt: z.string(), support: z.number(), diagnoses: z.array(z.string()), since: z.number().nullable() }))
     .describe("Added passages: how many runs back each, and why those runs went as they did (up to 2 diagnoses)"),
   findings: z.array(z.object({ kind: z.string(), file: z.string(), excerpt: z.string(), detail: z.string() })).describe("The review's findings"),
   heldOut: z
@@ -63,6 +63,7 @@ export function versionReport(detail: SkillVersionDetail): VersionReport {
       excerpt: clip(p.excerpt, 200),
       support: new Set(p.support).size,
       diagnoses: (p.diagnoses ?? []).slice(0, 2).map((d) => clip(d.rootCause, 200)),
+      since: p.since ?? null,
     })),
     findings: (detail.review?.findings ?? []).map((f) => ({ ...f, excerpt: clip(f.excerpt, 200), detail: clip(f.detail, 300) })),
     heldOut: (detail.holdout?.runs ?? []).slice(0, MAX_HELD_OUT).map((r) => ({
@@ -89,7 +90,7 @@ export function reportLines(r: VersionReport): string[] {
   if (r.passages.length > 0) {
     lines.push("", "Added passages (support; why those runs went as they did):");
     for (const p of r.passages) {
-      lines.push(`  [${p.support}] ${p.file}: ${p.excerpt}`);
+      lines.push(`  [${p.support}]${p.since ? ` (since v${p.since})` : ""} ${p.file}: ${p.excerpt}`);
       for (const d of p.diagnoses) lines.push(`      - ${d}`);
     }
   }

@@ -39,6 +39,7 @@ import { chooseProvider, modelFor, type ProviderContext } from "./providers.js";
 import { isTerminal, newRunId, pidAlive, type RunHandle, type RunTracker } from "./runs.js";
 import { WorkQueue, type WorkSummary } from "./work-queue.js";
 import { DraftChecks } from "./draft-checks.js";
+import { inheritProvenance } from "./lineage.js";
 
 export const DEFAULT_CONCURRENCY = 8;
 /** Diagnoses kept per provenance entry: enough to see why a rule exists. */
@@ -381,8 +382,11 @@ export class Evolution {
     }
     const diff = diffSkillFolders(base.folder, folder);
     const flags = riskyAdditions(base.folder, folder);
-    const provenance = await this.withDiagnoses(skill, base, result.provenance);
-    const audit = auditDraft(provenance, await this.supportingRuns(provenance));
+    const fresh = await this.withDiagnoses(skill, base, result.provenance);
+    // The over-fitting audit is about what this evolve adds; rules carried over keep their provenance.
+    const audit = auditDraft(fresh, await this.supportingRuns(fresh));
+    const baseProvenance = (await store.getSkillVersion(skill, base.version))?.meta.provenance ?? [];
+    const provenance = inheritProvenance(base.version, baseProvenance, folder, fresh);
     const audited = describeAudit(audit);
     const changelog = [
       ...result.changelog,

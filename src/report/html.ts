@@ -96,8 +96,8 @@ export function renderReport(input: ReportInput): string {
       `<h3>Diff</h3><pre id="diff">${e(detail.diff || "(no differences)")}</pre>`,
       `<h3>Added rules: support and diagnoses</h3>`,
       table(
-        ["file", "rule", "runs", "why those runs went as they did"],
-        report.passages.map((p) => [e(p.file), e(p.excerpt), String(p.support), p.diagnoses.map(e).join("<br>")]),
+        ["file", "rule", "runs", "added in", "why those runs went as they did"],
+        report.passages.map((p) => [e(p.file), e(p.excerpt), String(p.support), p.since ? `v${p.since}` : `v${detail.version}`, p.diagnoses.map(e).join("<br>")]),
         "provenance",
       ),
       `<h3>Review findings</h3>`,

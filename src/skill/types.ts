@@ -37,6 +37,8 @@ export const ProvenanceEntrySchema = z.object({
   op: z.string(),
   lessonIds: z.array(z.string()),
   support: z.array(z.string()),
+  /** The version that added this rule, when an earlier one did (the rule was carried over); absent: this version. */
+  since: z.number().optional(),
   /** Supporting runs deleted since (their ids stay in `support`); filled in when the version is read. */
   deletedSupport: z.array(z.string()).optional(),
   /** Why the supporting runs went as they did, by their analysts (a few): each rule traces to its runs and their diagnoses. */
