@@ -432,7 +432,11 @@ export class Engine {
     }
     if (wanted === undefined) throw new SkillNotFoundError(skill);
     const found = await this.store.getSkillVersion(skill, wanted);
-    if (!found) throw new SkillNotFoundError(skill, wanted);
+    if (!found) {
+      // An unknown skill is named as such, not as a missing version of it.
+      const known = (await this.store.listSkillVersions(skill)).length > 0;
+      throw known ? new SkillNotFoundError(skill, wanted) : new SkillNotFoundError(skill);
+    }
     return found;
   }
 

@@ -20,3 +20,10 @@ it("shows each version's runs with a Wilson interval, from runs that say which v
   const json = JSON.parse((await runCli(["stats", "airline-support", "--json"], { env })).stdout) as { versions: { version: number; interval: { low: number } }[] };
   expect(json.versions[0]?.interval.low).toBeCloseTo(0.49, 2);
 });
+
+it("names an unknown skill as such, not as a missing version of it (review, session 3)", async () => {
+  const home = await tempDir("t2s-cli-unknown-");
+  const res = await runCli(["checks", "nosuch", "2"], { env: homeEnv(home) });
+  expect(res.code).toBe(1);
+  expect(res.stderr).toMatch(/Skill "nosuch" not found/);
+});
