@@ -10,13 +10,12 @@
  * The stale time is shortened with TRACE2SKILL_LOCK_STALE_MS (2,000 ms at least) so a trial
  * takes seconds; the mechanism is the same at the default 10 s.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { openStore } from "../src/store/file-store.js";
+import { startPauseWorker } from "../tests/helpers/processes.js";
 
 const { values } = parseArgs({
   options: { trials: { type: "string", default: "20" }, "stale-ms": { type: "string", default: "2000" }, "pause-ms": { type: "string", default: "3500" } },
@@ -24,28 +23,11 @@ const { values } = parseArgs({
 const TRIALS = Number(values.trials);
 const STALE_MS = Number(values["stale-ms"]);
 const PAUSE_MS = Number(values["pause-ms"]);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const WORKER = path.join(ROOT, "tests/helpers/store-pause-worker.ts");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
-function start(dataDir: string, count: number, seed: number): { child: ChildProcess; acked: string[]; done: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, dataDir, String(count), String(seed), "50"], {
-    cwd: ROOT,
-    env: { ...process.env, TRACE2SKILL_LOCK_STALE_MS: String(STALE_MS), TRACE2SKILL_LOG: "error" },
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const acked: string[] = [];
-  let buffer = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const lines = buffer.split("\n");
-    buffer = lines.pop() ?? "";
-    acked.push(...lines.filter(Boolean));
-  });
-  return { child, acked, done: new Promise((resolve) => child.on("close", resolve)) };
-}
+const start = (dataDir: string, count: number, seed: number) => startPauseWorker(dataDir, count, seed, STALE_MS, { TRACE2SKILL_LOG: "error" });
 
 async function verify(dataDir: string, acked: string[]): Promise<{ missing: number; consistent: boolean; tmp: number }> {
   const store = await openStore(dataDir);

@@ -30,10 +30,13 @@ const REMOTE = new RegExp(
 
 const INTERPRETER = String.raw`(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+)?(?:\S*\/)?(?:(?:ba|z|k|da|fi|c|tc)?sh|python[0-9.]*|perl|ruby|node|deno|bun|php|pwsh|powershell|iex|invoke-expression|xargs|source|cmd)\b`;
 
+/** Piping into an interpreter: the most common way of running what was fetched. */
+const PIPED_TO_INTERPRETER = new RegExp(String.raw`\|\s*${INTERPRETER}`);
+
 /** Handing what was fetched to something that runs it. */
 const RUNS_IT = new RegExp(
   [
-    String.raw`\|\s*${INTERPRETER}`, // … | sh, | env bash, | pwsh -, | iex, | xargs sh
+    PIPED_TO_INTERPRETER.source, // … | sh, | env bash, | pwsh -, | iex, | xargs sh
     String.raw`\b(?:exec|eval)\s*\(`, // exec(urlopen(…)), .then(eval)
     String.raw`\.then\(\s*eval\s*\)`,
     String.raw`\beval\b\s*["'(]?\s*\$\(`, // eval "$(curl …)"
@@ -64,7 +67,7 @@ const LINK_TO_SCRIPT = new RegExp(
 export function dangerousBehaviour(line: string): string | null {
   const s = normaliseCommand(line);
   if (REMOTE.test(s) && RUNS_IT.test(s)) {
-    return new RegExp(String.raw`\|\s*${INTERPRETER}`).test(s) ? "a download piped into a shell or interpreter" : "remote code handed to an interpreter";
+    return PIPED_TO_INTERPRETER.test(s) ? "a download piped into a shell or interpreter" : "remote code handed to an interpreter";
   }
   if (INSTALLS_FROM_URL.test(s)) return "a package installed from a URL";
   if (REVERSE_SHELL.test(s)) return "a reverse shell";

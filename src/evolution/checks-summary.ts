@@ -2,7 +2,6 @@ import { z } from "zod";
 import { describeAudit } from "../consolidation/audit.js";
 import { describeHoldout } from "../holdout/coverage.js";
 import { describeReview } from "../review/review.js";
-import { describeAnalysisFailures } from "./evolve.js";
 import { CoverageCountsSchema, type SkillVersionDetail } from "../skill/types.js";
 
 /**
@@ -18,6 +17,11 @@ export const VersionChecksSchema = z.object({
   summary: z.array(z.string()).describe("The version's checks in words: held-out coverage, review, over-fitting audit"),
 });
 export type VersionChecks = z.infer<typeof VersionChecksSchema>;
+
+/** The first line of the changelog of a draft made while some analyses failed. */
+export function describeAnalysisFailures(f: { failed: number; attempted: number; first: string }): string {
+  return `INCOMPLETE: ${f.failed} of ${f.attempted} analyses failed, so this draft is made from the other ${f.attempted - f.failed} (first error: ${f.first.slice(0, 300)}). Evolve again, or resume the run, to retry them.`;
+}
 
 export function versionChecks(detail: SkillVersionDetail): VersionChecks {
   const h = detail.holdout;

@@ -25,12 +25,13 @@ import {
   type SkillFolder,
 } from "../skill/types.js";
 import type { Store } from "../store/store.js";
-import { findSharedContext, renderSharedContext, type SharedContext } from "../trajectory/render.js";
+import { renderSharedContext, type SharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, TrajectoryNotFoundError } from "../util/errors.js";
 import type { BaseVersion } from "./base.js";
 import { trajectoriesFor, type RunConfig } from "./inputs.js";
 import { briefId, holdoutWorkItemId, reviewWorkItemId } from "./work-item-ids.js";
+import { SharedContexts } from "./shared-contexts.js";
 
 /**
  * Agent mode, after the merges: the draft is checked before it is stored, by the calling agent
@@ -94,7 +95,10 @@ export interface CheckedDraft {
 const coverageArtifact = (trajectoryId: string, version: CoverageVersion) => `coverage-${trajectoryId}-${version}`;
 
 export class DraftChecks {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly sharedContexts: SharedContexts = new SharedContexts(store),
+  ) {}
 
   // ── what the run stores and reads ─────────────────────────────────────────
 
@@ -314,8 +318,8 @@ export class DraftChecks {
     return trajectory;
   }
 
-  private async shared(ctx: CheckContext): Promise<SharedContext> {
-    return findSharedContext(await trajectoriesFor(this.store, ctx.skill, ctx.config.trajectoryIds));
+  private shared(ctx: CheckContext): Promise<SharedContext> {
+    return this.sharedContexts.of(ctx.skill, ctx.config.trajectoryIds);
   }
 
   private async sharedText(ctx: CheckContext): Promise<string> {

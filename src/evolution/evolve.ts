@@ -38,8 +38,9 @@ import { ProgressPlan } from "./progress.js";
 import { chooseProvider, modelFor, type ProviderContext } from "./providers.js";
 import { isTerminal, newRunId, pidAlive, type RunHandle, type RunTracker } from "./runs.js";
 import { WorkQueue, type WorkSummary } from "./work-queue.js";
-import { DraftChecks } from "./draft-checks.js";
+import type { DraftChecks } from "./draft-checks.js";
 import { inheritProvenance } from "./lineage.js";
+import { describeAnalysisFailures } from "./checks-summary.js";
 
 export const DEFAULT_CONCURRENCY = 8;
 /** Diagnoses kept per provenance entry: enough to see why a rule exists. */
@@ -139,7 +140,7 @@ export class Evolution {
 
   constructor(private readonly deps: EvolutionDeps) {
     this.work = new WorkQueue(deps.store);
-    this.checks = new DraftChecks(deps.store);
+    this.checks = this.work.checks;
   }
 
   private providerContext(ctx: CallContext): ProviderContext {
@@ -566,9 +567,6 @@ export class Evolution {
   }
 }
 
-export function describeAnalysisFailures(f: { failed: number; attempted: number; first: string }): string {
-  return `INCOMPLETE: ${f.failed} of ${f.attempted} analyses failed, so this draft is made from the other ${f.attempted - f.failed} (first error: ${f.first.slice(0, 300)}). Evolve again, or resume the run, to retry them.`;
-}
 
 /** The caller hears the run's forward-only progress. */
 function reportTo(handle: RunHandle, ctx: CallContext): void {

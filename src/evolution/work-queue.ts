@@ -11,12 +11,13 @@ import { toJsonSchema } from "../llm/json-schema.js";
 import { emptyUsage } from "../llm/usage.js";
 import type { Run } from "../store/run.js";
 import type { Store } from "../store/store.js";
-import { findSharedContext, renderFullStep, type SharedContext } from "../trajectory/render.js";
+import { renderFullStep, type SharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, TrajectoryNotFoundError, errorMessage } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
 import { resolveBase, type BaseVersion } from "./base.js";
 import { DraftChecks, type CheckContext } from "./draft-checks.js";
+import { SharedContexts } from "./shared-contexts.js";
 import { guardedPatchesFor, outcomesOf, runConfig, storedTrajectoriesFor, trajectoriesFor, type RunConfig } from "./inputs.js";
 import {
   analysisWorkItemId,
@@ -136,13 +137,13 @@ interface Cursor {
 }
 
 export class WorkQueue {
-  /** Shared context per set of runs: every item and brief of a scope needs it, and it needs all the runs. */
-  private readonly sharedCache = new Map<string, SharedContext>();
-
-  private readonly checks: DraftChecks;
+  /** The review and held-out checks of runs' drafts (the run itself uses the same instance). */
+  readonly checks: DraftChecks;
+  private readonly shared: SharedContexts;
 
   constructor(private readonly store: Store) {
-    this.checks = new DraftChecks(store);
+    this.shared = new SharedContexts(store);
+    this.checks = new DraftChecks(store, this.shared);
   }
 
   // ── listing ───────────────────────────────────────────────────────────────
@@ -434,15 +435,8 @@ export class WorkQueue {
     return { trajectory, analyst: work.analyst, cacheKey: work.cacheKey };
   }
 
-  private async sharedContext(r: Resolved): Promise<SharedContext> {
-    const rows = await this.store.listTrajectories({ skill: r.skill });
-    const key = hashJson({ skill: r.skill, ids: r.config?.trajectoryIds ?? rows.map((row) => `${row.id}:${row.steps}`).sort() });
-    const cached = this.sharedCache.get(key);
-    if (cached) return cached;
-    const shared = findSharedContext(await trajectoriesFor(this.store, r.skill, r.config?.trajectoryIds));
-    if (this.sharedCache.size >= 16) this.sharedCache.delete(this.sharedCache.keys().next().value as string);
-    this.sharedCache.set(key, shared);
-    return shared;
+  private sharedContext(r: Resolved): Promise<SharedContext> {
+    return this.shared.of(r.skill, r.config?.trajectoryIds);
   }
 
   private async pendingMerge(id: { runId: string; level: number; index: number; inputHash: string }) {

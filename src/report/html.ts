@@ -1,4 +1,5 @@
 import type { VersionReport } from "../evolution/checks-summary.js";
+import { formatRate as pct } from "../stats/version-stats.js";
 import type { SkillVersionDetail } from "../skill/types.js";
 import type { Regression } from "../stats/regression.js";
 import type { VersionStats } from "../stats/version-stats.js";
@@ -24,7 +25,6 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 }
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? "—" : `${(x * 100).toFixed(1)}%`);
 
 /** Success rate per version with its interval, as an inline SVG bar chart. */
 function rateChart(stats: VersionStats[]): string {

@@ -35,6 +35,11 @@ export interface VersionStats {
 }
 
 /** The Wilson score interval of a proportion (95 % by default); null without any trial. */
+/** A rate as people read it: "80.0%", or "—" when there is none. */
+export function formatRate(x: number | null | undefined): string {
+  return x === null || x === undefined ? "—" : `${(x * 100).toFixed(1)}%`;
+}
+
 export function wilson(successes: number, n: number, z = 1.959964): Interval | null {
   if (n <= 0) return null;
   const p = successes / n;
@@ -92,7 +97,7 @@ export function versionStats(runs: readonly Trajectory[], versions: readonly Ski
         },
         meanScore: mean(list.flatMap((t) => (typeof t.outcome.score === "number" ? [t.outcome.score] : []))),
         meanSteps: mean(list.map((t) => t.steps.length)),
-        meanTokens: mean(list.flatMap((t) => (tokensOf(t) === null ? [] : [tokensOf(t) as number]))),
+        meanTokens: mean(list.map(tokensOf).filter((n): n is number => n !== null)),
         vsParent: null,
       };
     });

@@ -483,41 +483,7 @@ export class FileStore implements Store {
    * lock, a crash, files copied in by hand): what `doctor` reports. Reads every payload file.
    */
   async checkIndex(): Promise<IndexCheck> {
-    const [index, onDisk] = [await this.readIndex(), await rebuildIndex(this.paths)];
-    const keys = (i: StoreIndex): Record<string, Set<string>> => ({
-      trajectories: new Set(Object.keys(i.trajectories)),
-      analyses: new Set(Object.keys(i.analyses)),
-      runs: new Set(Object.keys(i.runs)),
-      versions: new Set(Object.entries(i.skills).flatMap(([skill, e]) => e.versions.map((v) => `${skill} v${v.version}`))),
-    });
-    const listed = keys(index);
-    const found = keys(onDisk);
-    const check: IndexCheck = { consistent: true, missingFiles: {}, unindexed: {}, differing: {} };
-    // Rows whose content says something else than their file (a crash between a file and its row).
-    const sameRun = (a: TrajectoryRow, b: TrajectoryRow) =>
-      a.success === b.success && (a.judged?.success ?? null) === (b.judged?.success ?? null) && (a.skillVersion ?? null) === (b.skillVersion ?? null) && a.skill === b.skill;
-    const runs = Object.keys(index.trajectories).filter((id) => {
-      const disk = onDisk.trajectories[id];
-      const row = index.trajectories[id];
-      return disk && row && !sameRun(row, disk);
-    });
-    if (runs.length > 0) check.differing.trajectories = runs;
-    const statuses = Object.entries(index.skills).flatMap(([skill, e]) =>
-      e.versions.flatMap((v) => {
-        const disk = onDisk.skills[skill]?.versions.find((d) => d.version === v.version);
-        return disk && disk.status !== v.status ? [`${skill} v${v.version} (index: ${v.status}, version.json: ${disk.status})`] : [];
-      }),
-    );
-    if (statuses.length > 0) check.differing.versions = statuses;
-    for (const section of Object.keys(listed)) {
-      const missing = [...(listed[section] as Set<string>)].filter((k) => !(found[section] as Set<string>).has(k));
-      const extra = [...(found[section] as Set<string>)].filter((k) => !(listed[section] as Set<string>).has(k));
-      if (missing.length > 0) check.missingFiles[section] = missing;
-      if (extra.length > 0) check.unindexed[section] = extra;
-    }
-    check.consistent =
-      Object.keys(check.missingFiles).length === 0 && Object.keys(check.unindexed).length === 0 && Object.keys(check.differing).length === 0;
-    return check;
+    return compareIndex(await this.readIndex(), await rebuildIndex(this.paths));
   }
 
   /**
@@ -541,15 +507,15 @@ export class FileStore implements Store {
     }
   }
 
-  /** Rebuild the index from the payload files, under the lock (doctor --repair). */
+  /** Rebuild the index from the payload files, under the lock (doctor --repair); returns what the old index got wrong. */
   async repairIndex(): Promise<IndexCheck> {
-    const before = await this.checkIndex();
-    await withLock(this.paths.lockTarget, async (lease) => {
-      const index = await rebuildIndex(this.paths);
+    return withLock(this.paths.lockTarget, async (lease) => {
+      const before = await this.readIndex();
+      const onDisk = await rebuildIndex(this.paths);
       await lease.check();
-      await this.index.replace(index);
+      await this.index.replace(onDisk);
+      return compareIndex(before, onDisk);
     });
-    return before;
   }
 
   private async rebuild(): Promise<StoreIndex> {
@@ -634,6 +600,45 @@ async function rebuildIndex(paths: StorePaths): Promise<StoreIndex> {
   }
   return index;
 }
+
+/** What an index gets wrong against the index the files on disk make (checkIndex, repairIndex). */
+function compareIndex(index: StoreIndex, onDisk: StoreIndex): IndexCheck {
+  const keys = (i: StoreIndex): Record<string, Set<string>> => ({
+    trajectories: new Set(Object.keys(i.trajectories)),
+    analyses: new Set(Object.keys(i.analyses)),
+    runs: new Set(Object.keys(i.runs)),
+    versions: new Set(Object.entries(i.skills).flatMap(([skill, e]) => e.versions.map((v) => `${skill} v${v.version}`))),
+  });
+  const listed = keys(index);
+  const found = keys(onDisk);
+  const check: IndexCheck = { consistent: true, missingFiles: {}, unindexed: {}, differing: {} };
+  // Rows whose content says something else than their file (a crash between a file and its row).
+  const sameRun = (a: TrajectoryRow, b: TrajectoryRow) =>
+    a.success === b.success && (a.judged?.success ?? null) === (b.judged?.success ?? null) && (a.skillVersion ?? null) === (b.skillVersion ?? null) && a.skill === b.skill;
+  const runs = Object.keys(index.trajectories).filter((id) => {
+    const disk = onDisk.trajectories[id];
+    const row = index.trajectories[id];
+    return disk && row && !sameRun(row, disk);
+  });
+  if (runs.length > 0) check.differing.trajectories = runs;
+  const statuses = Object.entries(index.skills).flatMap(([skill, e]) =>
+    e.versions.flatMap((v) => {
+      const disk = onDisk.skills[skill]?.versions.find((d) => d.version === v.version);
+      return disk && disk.status !== v.status ? [`${skill} v${v.version} (index: ${v.status}, version.json: ${disk.status})`] : [];
+    }),
+  );
+  if (statuses.length > 0) check.differing.versions = statuses;
+  for (const section of Object.keys(listed)) {
+    const missing = [...(listed[section] as Set<string>)].filter((k) => !(found[section] as Set<string>).has(k));
+    const extra = [...(found[section] as Set<string>)].filter((k) => !(listed[section] as Set<string>).has(k));
+    if (missing.length > 0) check.missingFiles[section] = missing;
+    if (extra.length > 0) check.unindexed[section] = extra;
+  }
+  check.consistent =
+    Object.keys(check.missingFiles).length === 0 && Object.keys(check.unindexed).length === 0 && Object.keys(check.differing).length === 0;
+  return check;
+}
+
 
 async function findFiles(dir: string, relativePattern: RegExp): Promise<string[]> {
   let entries: string[];

@@ -295,7 +295,7 @@ function walk(value: unknown, tally: Tally): unknown {
     // A header or parameter as a {name, value} pair (HAR, Postman, many HTTP tools): the name labels the value.
     const record = value as Record<string, unknown>;
     const pairName = [record.name, record.key, record.header].find((n): n is string => typeof n === "string");
-    const pairLabelsSecret = pairName !== undefined && typeof record.value === "string" && (labelsSecret(pairName) || SECRET_HEADER.test(pairName));
+    const pairLabelsSecret = pairName !== undefined && typeof record.value === "string" && labelsSecret(pairName);
     for (const [rawKey, v] of Object.entries(value)) {
       // A key can carry a secret too ({"sk-proj-…": 1}); a redacted key keeps its value.
       const key = redactText(rawKey, tally);

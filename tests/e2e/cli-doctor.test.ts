@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import path from "node:path";
+import { closedPort } from "../helpers/processes.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanEnv, runCli, type CliResult } from "../helpers/cli.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../helpers/fake-openai.js";
@@ -24,13 +24,6 @@ function runDoctor(args: string[], extraEnv: Record<string, string>): Promise<Cl
   return runCli(["doctor", ...args], { env: cleanEnv(extraEnv), cwd: home });
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let home: string;
 let base: Record<string, string>;

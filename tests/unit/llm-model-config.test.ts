@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +7,7 @@ import { loadConfigFile } from "../../src/config/file.js";
 import { resolveModelConfig, type ModelConfig } from "../../src/llm/config.js";
 import { OpenAICompatibleModel } from "../../src/llm/openai-compatible.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../helpers/fake-openai.js";
+import { closedPort } from "../helpers/processes.js";
 
 /** Issue 11, item 11: what OpenAI's reasoning models accept, failing fast, and a config file that says what is wrong. */
 
@@ -59,10 +59,7 @@ describe("OpenAI's reasoning models", () => {
 
 describe("an endpoint nobody listens on", () => {
   it("fails at once, not after minutes of retries", async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const port = await closedPort();
     const started = Date.now();
     const err = await new OpenAICompatibleModel(config(`http://127.0.0.1:${port}/v1`, "m", { maxRetries: 6 })).generate(ask).catch((e: Error) => e);
     expect(Date.now() - started).toBeLessThan(3_000);

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { openStore } from "../../src/store/file-store.js";
+import { startPauseWorker } from "../helpers/processes.js";
 
 /**
  * Issue 11, item 1: a process paused while it holds the store's lock (Ctrl-Z, a debugger, a
@@ -14,8 +13,6 @@ import { openStore } from "../../src/store/file-store.js";
  * in the index and readable, and the store opens.
  */
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const worker = path.join(repoRoot, "tests/helpers/store-pause-worker.ts");
 // Short for a quick test, long enough that a busy CI machine does not see a live holder as stale.
 const STALE_MS = 4000;
 
@@ -27,25 +24,7 @@ afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function start(count: number, seed: number): { child: ChildProcess; acked: string[]; done: Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, ["--import", "tsx", worker, dataDir, String(count), String(seed), "50"], {
-    cwd: repoRoot,
-    env: { ...process.env, TRACE2SKILL_LOCK_STALE_MS: String(STALE_MS) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const acked: string[] = [];
-  let buffer = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const lines = buffer.split("\n");
-    buffer = lines.pop() ?? "";
-    acked.push(...lines.filter(Boolean));
-  });
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<number | null>((resolve) => child.on("close", resolve));
-  return { child, acked, done, stderr: () => stderr };
-}
+const start = (count: number, seed: number) => startPauseWorker(dataDir, count, seed, STALE_MS);
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,7 +51,6 @@ it("a writer stopped past the stale time while holding the lock loses nothing an
     paused.child.kill("SIGCONT");
     const codes = await Promise.all([paused.done, other.done]);
     expect(codes, `${paused.stderr()}\n${other.stderr()}`).toEqual([0, 0]);
-    if (process.env.DEBUG_PAUSE) console.log(trial, paused.stderr().slice(0, 500));
 
     const store = await openStore(dataDir);
     const listed = new Set((await store.listTrajectories()).map((r) => r.id));

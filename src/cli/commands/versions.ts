@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { formatRate as pct } from "../../stats/version-stats.js";
 import { parseArgs } from "node:util";
 import { resolveUserPath } from "../../util/user-path.js";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, openEngine, out, type Command } from "../context.js";
@@ -111,8 +112,6 @@ export const historyCommand: Command = {
     return 0;
   },
 };
-
-const pct = (x: number | null) => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
 
 export const statsCommand: Command = {
   name: "stats",

@@ -1,4 +1,5 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { formatRate as pct } from "../../stats/version-stats.js";
 import { z } from "zod";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
@@ -86,7 +87,6 @@ export function registerSkillStatsTool(server: McpServer, engine: Engine): void 
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
       const [versions, regression] = await Promise.all([engine.skillStats(args.skill), engine.regression(args.skill)]);
-      const pct = (x: number | null) => (x === null ? "—" : `${(x * 100).toFixed(1)}%`);
       const lines = versions.map(
         (v) =>
           `${v.version === null ? "?" : `v${v.version}`}: ${v.successes}/${v.successes + v.failures} succeeded (${pct(v.successRate)}` +
