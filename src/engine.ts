@@ -3,7 +3,7 @@ import { renderReport } from "./report/html.js";
 import { resolveUserPath } from "./util/user-path.js";
 import { log } from "./util/log.js";
 import { versionStats, type VersionStats } from "./stats/version-stats.js";
-import { describeRegression, findRegression, type Regression } from "./stats/regression.js";
+import { describeRegression, findRegression, flaggedVersions, type Flag, type Regression } from "./stats/regression.js";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ingestCanonical, ingestRaw, type IngestResult } from "./trajectory/ingest.js";
@@ -589,6 +589,13 @@ export class Engine {
     return findRegression(skill, await this.store.listSkillVersions(skill), await this.withVersions(rows));
   }
 
+  /** The flag history: every version whose runs show it worse than its parent, with its status now. */
+  async flags(skill: string): Promise<Flag[]> {
+    checkSkillName(skill);
+    const rows = latestPerSession(await this.store.listTrajectories({ skill }));
+    return flaggedVersions(skill, await this.store.listSkillVersions(skill), await this.withVersions(rows));
+  }
+
   /**
    * After new outcomes: under the auto-rollback policy, an active version its runs show worse
    * than its parent is rolled back (the parent becomes active again, connected clients are told).
@@ -610,12 +617,15 @@ export class Engine {
     const metas = await this.history(skill);
     const versions = await Promise.all(metas.map((m) => this.versionDetail(skill, m.version)));
     const evolved = versions.filter((v) => v.origin === "evolve").sort((a, b) => b.version - a.version)[0];
+    const runs = (await this.store.listRuns({ skill })).filter((r) => r.kind !== "analyse" || r.usage.calls > 0);
     return renderReport({
       skill,
       generatedAt: new Date().toISOString(),
       versions,
       stats: await this.skillStats(skill),
       regression: await this.regression(skill),
+      flags: await this.flags(skill),
+      runs: runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
       latest: evolved ? { detail: evolved, report: versionReport(evolved) } : null,
     });
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { systemAndUser, type ChatMessage, type LanguageModel, type ModelTool } from "../llm/port.js";
+import { locateRule } from "../skill/rule-text.js";
 import type { SkillFolder } from "../skill/types.js";
 import { renderFullStep, renderSharedContext, renderTrajectory, type SharedContext } from "../trajectory/render.js";
 import type { Trajectory } from "../trajectory/schema.js";
@@ -18,6 +19,8 @@ import {
   type Lesson,
   type LessonReply,
   type Patch,
+  type RuleVerdict,
+  type RuleVerdictReply,
 } from "./schema.js";
 import type { Usage } from "../llm/usage.js";
 
@@ -101,6 +104,8 @@ export interface ProcessedReply {
   patch: Patch;
   /** The diagnosis, ground-truth values masked, step id checked. */
   diagnosis: Diagnosis;
+  /** Rules of the base the run shows misleading or helping the agent, each found in the base. */
+  ruleVerdicts: RuleVerdict[];
   /** What was thrown away, each with its reason (leaked ground truth, unsafe path, …). */
   dropped: string[];
 }
@@ -153,7 +158,38 @@ export function processReply(reply: AnalysisReply, t: Trajectory, base: SkillFol
   const step = reply.diagnosis.firstWrongStep;
   const firstWrongStep = step !== null && step < t.steps.length ? step : null;
   if (step !== null && firstWrongStep === null) dropped.push(`diagnosis: step #${step} does not exist (the run has ${t.steps.length} steps)`);
-  return { lessons, patch: { edits, changelog }, diagnosis: { rootCause, firstWrongStep }, dropped };
+  const ruleVerdicts = checkVerdicts(reply.ruleVerdicts ?? [], t, base, leak, dropped);
+  return { lessons, patch: { edits, changelog }, diagnosis: { rootCause, firstWrongStep }, ruleVerdicts, dropped };
+}
+
+/**
+ * A verdict on a rule counts only when the rule is in the base as quoted, and when it fits the
+ * run: a failed run can show a rule misleading, a successful one a rule helping.
+ */
+function checkVerdicts(
+  verdicts: readonly RuleVerdictReply[],
+  t: Trajectory,
+  base: SkillFolder,
+  leak: (...texts: Array<string | null | undefined>) => string | null,
+  dropped: string[],
+): RuleVerdict[] {
+  const out: RuleVerdict[] = [];
+  for (const v of verdicts) {
+    const label = `rule verdict "${v.quote.slice(0, 60)}"`;
+    const found = locateRule(base, v.quote);
+    if (!found) {
+      dropped.push(`${label}: no such rule in the base skill (quote it as written)`);
+      continue;
+    }
+    const fits = v.effect === "misled" ? t.outcome.success === false : t.outcome.success === true;
+    if (!fits) {
+      dropped.push(`${label}: a rule can mislead only in a failed run, and help only in a successful one`);
+      continue;
+    }
+    const leaked = leak(v.why);
+    out.push({ ...v, why: leaked ? v.why.split(leaked).join("<ground truth>") : v.why, file: found.file });
+  }
+  return out;
 }
 
 function toLesson(l: LessonReply, index: number, t: Trajectory, dropped: string[]): Lesson {

@@ -154,6 +154,7 @@ async function runModelAnalysts(input: RunAnalysesInput, model: LanguageModel, t
       lessons: result.lessons,
       diagnosis: result.diagnosis,
       patch: result.patch,
+      ...(result.ruleVerdicts.length > 0 ? { ruleVerdicts: result.ruleVerdicts } : {}),
       usage: result.usage,
       createdAt: new Date().toISOString(),
     };

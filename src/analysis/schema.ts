@@ -113,12 +113,35 @@ export const DiagnosisSchema = z.object({
 });
 export type Diagnosis = z.infer<typeof DiagnosisSchema>;
 
+/**
+ * What the run says about a rule the skill already has: following it is what led the agent
+ * wrong, or what made the run go right. Evidence for a rule's lifecycle (evolution/retirement.ts):
+ * later runs a learned rule misled, once they outweigh the runs behind it, propose its retirement.
+ */
+export const RuleVerdictReplySchema = z.object({
+  quote: z.string().min(8).max(400).describe("The rule, copied exactly as it stands in the base skill (one bullet or sentence)"),
+  effect: z
+    .enum(["misled", "helped"])
+    .describe("misled: the agent followed this rule and that is what went wrong; helped: following it is what made the run go right"),
+  why: z.string().min(10).max(300).describe("How the run shows it, with step ids"),
+});
+export type RuleVerdictReply = z.infer<typeof RuleVerdictReplySchema>;
+
+/** A verdict as stored: the quote checked against the base, and the file it was found in. */
+export const RuleVerdictSchema = RuleVerdictReplySchema.extend({ file: z.string() });
+export type RuleVerdict = z.infer<typeof RuleVerdictSchema>;
+
 /** What one analyst returns for one trajectory (model reply / agent-mode submission). */
 export const AnalysisReplySchema = z.object({
   diagnosis: DiagnosisSchema,
   lessons: z.array(LessonReplySchema).max(3).describe("At most 3 lessons; none if the run teaches nothing general"),
   edits: z.array(EditReplySchema).max(6).describe("Small typed edits against the base skill"),
   changelog: z.array(z.string().max(200)).max(6).default([]),
+  ruleVerdicts: z
+    .array(RuleVerdictReplySchema)
+    .max(3)
+    .optional()
+    .describe("Rules of the base skill this run shows misleading the agent, or helping it; none is the usual answer"),
 });
 export type AnalysisReply = z.infer<typeof AnalysisReplySchema>;
 
@@ -141,6 +164,8 @@ export const AnalysisSchema = z.object({
   /** What was seen but is not a rule (the heuristic's correlations): for reports, never for the skill. */
   observations: z.array(z.string()).optional(),
   patch: PatchSchema,
+  /** Rules of the base the analyst found misleading or helping in this run, quotes checked (absent on older analyses). */
+  ruleVerdicts: z.array(RuleVerdictSchema).optional(),
   usage: UsageSchema,
   createdAt: z.string(),
 });

@@ -162,7 +162,7 @@ function applyToText(text: string, edit: Edit): Outcome {
 function excerptOf(edit: Edit): string {
   const added =
     edit.op === "replace_in_section"
-      ? edit.replace
+      ? edit.replace.trim() === "" ? `(removed) ${edit.find}` : edit.replace
       : edit.op === "delete_section"
         ? `(deleted section) ${edit.section}`
         : edit.op === "delete_file"
@@ -176,7 +176,7 @@ function excerptOf(edit: Edit): string {
     .filter((l) => l !== "")
     .slice(0, 2)
     .join(" ");
-  return firstLines.length > 200 ? `${firstLines.slice(0, 199)}…` : firstLines || "(empty replacement)";
+  return firstLines.length > 200 ? `${firstLines.slice(0, 199)}…` : firstLines;
 }
 
 /** One entry per added passage; a list whose bullets kept their own support gives one per bullet. */

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { describeAudit } from "../consolidation/audit.js";
 import { describeHoldout } from "../holdout/coverage.js";
 import { describeReview } from "../review/review.js";
+import { describeRetirements } from "./retirement.js";
 import { CoverageCountsSchema, type SkillVersionDetail } from "../skill/types.js";
 
 /**
@@ -34,6 +35,7 @@ export function versionChecks(detail: SkillVersionDetail): VersionChecks {
       ...(h ? [describeHoldout(h)] : detail.origin === "evolve" ? ["No held-out check: fewer than 10 failed runs, or holdout 0."] : []),
       ...(detail.review ? [describeReview(detail.review)] : []),
       ...(audit ? [audit] : []),
+      ...describeRetirements(detail.rules ?? []),
     ],
   };
 }
@@ -53,6 +55,20 @@ export const VersionReportSchema = VersionChecksSchema.extend({
   heldOut: z
     .array(z.object({ trajectoryId: z.string(), cause: z.string(), base: z.string(), draft: z.string(), rule: z.string() }))
     .describe("Each held-out failure: its cause, the verdict for base and for this version, and the rule of this version credited"),
+  rules: z
+    .array(
+      z.object({
+        file: z.string(),
+        excerpt: z.string(),
+        since: z.number(),
+        support: z.number(),
+        helped: z.number(),
+        misled: z.number(),
+        outcome: z.enum(["retired", "kept by the merge or review", "stands"]),
+        why: z.array(z.string()),
+      }),
+    )
+    .describe("The parent's learned rules that later runs gave verdicts on: runs behind each, runs it helped and misled, and what became of it"),
 });
 export type VersionReport = z.infer<typeof VersionReportSchema>;
 
@@ -77,6 +93,16 @@ export function versionReport(detail: SkillVersionDetail): VersionReport {
       draft: r.draft.verdict,
       rule: clip(r.draft.rule, 200),
     })),
+    rules: (detail.rules ?? []).map((r) => ({
+      file: r.file,
+      excerpt: clip(r.excerpt, 200),
+      since: r.since,
+      support: r.support.length,
+      helped: r.helped.length,
+      misled: r.misled.length,
+      outcome: r.retired ? "retired" : r.proposed ? "kept by the merge or review" : "stands",
+      why: r.why.map((w) => clip(w, 200)),
+    })),
   };
 }
 
@@ -90,6 +116,10 @@ export function reportLines(r: VersionReport): string[] {
   if (r.findings.length > 0) {
     lines.push("", "Review findings:");
     for (const f of r.findings) lines.push(`  [${f.kind}] ${f.file}: ${f.detail}`);
+  }
+  if (r.rules.length > 0) {
+    lines.push("", "Learned rules weighed against later runs (support / helped / misled):");
+    for (const w of r.rules) lines.push(`  [${w.support}/${w.helped}/${w.misled}] ${w.outcome} (since v${w.since}) ${w.file}: ${w.excerpt}`);
   }
   if (r.passages.length > 0) {
     lines.push("", "Added passages (support; why those runs went as they did):");

@@ -27,7 +27,7 @@ import {
   expectedFor,
   failedRunIds,
   outcomesOf,
-  patchesFor,
+  proposalsFor,
   runConfig,
   countRunsFor,
   storedTrajectoriesFor,
@@ -40,6 +40,7 @@ import { isTerminal, newRunId, pidAlive, type RunHandle, type RunTracker } from 
 import { WorkQueue, type WorkSummary } from "./work-queue.js";
 import type { DraftChecks } from "./draft-checks.js";
 import { inheritProvenance } from "./lineage.js";
+import { describeRetirements, settleRetirements } from "./retirement.js";
 import { describeAnalysisFailures } from "./checks-summary.js";
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -287,7 +288,7 @@ export class Evolution {
     const skill = handle.run.skill;
     const base = await resolveBase(store, skill, config.baseVersion);
     const provider = chooseProvider(config.provider, this.providerContext(ctx));
-    const patches = await patchesFor(store, skill, base, { trajectoryIds: config.trajectoryIds, provider });
+    const { patches, rules } = await proposalsFor(store, skill, base, { trajectoryIds: config.trajectoryIds, provider, minSupport: config.minSupport });
     const plan = new ProgressPlan(analyses, patches.length, config.fanIn);
     // A consolidate run fixes its total here; an evolve run fixed it before analysing (plan() keeps the first).
     handle.plan(plan.total);
@@ -388,9 +389,11 @@ export class Evolution {
     const audit = auditDraft(fresh, await this.supportingRuns(fresh));
     const baseProvenance = (await store.getSkillVersion(skill, base.version))?.meta.provenance ?? [];
     const provenance = inheritProvenance(base.version, baseProvenance, folder, fresh);
+    const weighed = settleRetirements(rules, folder);
     const audited = describeAudit(audit);
     const changelog = [
       ...result.changelog,
+      ...describeRetirements(weighed),
       ...(review ? [describeReview(review)] : []),
       ...(holdout ? [describeHoldout(holdout)] : []),
       ...(audited ? [audited] : []),
@@ -421,6 +424,7 @@ export class Evolution {
         review,
         holdout,
         analysisFailures: failedAnalyses,
+        ...(weighed.length > 0 ? { rules: weighed } : {}),
         validation,
         usage,
         dropped: [

@@ -6,7 +6,9 @@ import { withJudgedOutcome } from "../judging/judge.js";
 import { effectiveSuccess, type Store } from "../store/store.js";
 import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, TrajectoryNotFoundError } from "../util/errors.js";
+import type { RuleRetirement } from "../skill/types.js";
 import type { BaseVersion } from "./base.js";
+import { retirementPatch, weighBaseRules } from "./retirement.js";
 
 /**
  * What every stage reads from the store: the runs a skill is evolved from, the patches
@@ -86,20 +88,30 @@ export interface PatchScope {
   /** The runs of the evolve run (default: every run of the skill, one per session). */
   trajectoryIds?: string[];
   provider: ProviderName;
+  /** Support a rule's retirement needs (runs it misled); default DEFAULT_MIN_SUPPORT. */
+  minSupport?: number;
+}
+
+/** What a merge starts from: the analysts' patches, then the proposed retirements of learned rules. */
+export interface Proposals {
+  patches: Patch[];
+  /** The base's learned rules that the analysed runs gave verdicts on (retirement.ts). */
+  rules: RuleRetirement[];
 }
 
 /**
  * The proposed patches against a base, for one run: one analysis per run of its scope (the
  * provider's own when there is one, else the newest), or, for the heuristic, its newest
  * analysis of the whole pool. Analyses of other runs, or made earlier by another provider
- * for the same run, never join a merge twice.
+ * for the same run, never join a merge twice. The retirement of learned rules that later runs
+ * outweigh comes last, as one more patch (retirement.ts).
  */
-export async function patchesFor(store: Store, skill: string, base: BaseVersion, scope: PatchScope): Promise<Patch[]> {
+export async function proposalsFor(store: Store, skill: string, base: BaseVersion, scope: PatchScope): Promise<Proposals> {
   const analyses = await store.listAnalyses({ skill, baseHash: base.hash });
   const newestFirst = [...analyses].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   if (scope.provider === "heuristic") {
     const newest = newestFirst.find((a) => a.provider === "heuristic");
-    return newest && newest.patch.edits.length > 0 ? [newest.patch] : [];
+    return { patches: newest && newest.patch.edits.length > 0 ? [newest.patch] : [], rules: [] };
   }
   const runs = new Set((await storedTrajectoriesFor(store, skill, scope.trajectoryIds)).map((t) => t.id));
   const perRun = new Map<string, (typeof analyses)[number]>();
@@ -109,10 +121,15 @@ export async function patchesFor(store: Store, skill: string, base: BaseVersion,
     const chosen = perRun.get(only);
     if (!chosen || (chosen.provider !== scope.provider && a.provider === scope.provider)) perRun.set(only, a);
   }
-  return [...perRun.values()]
-    .sort((a, b) => a.id.localeCompare(b.id))
-    .map((a) => a.patch)
-    .filter((p) => p.edits.length > 0);
+  const chosen = [...perRun.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const rules = await weighBaseRules(store, skill, base, chosen, scope.minSupport ?? DEFAULT_MIN_SUPPORT);
+  const retirement = retirementPatch(base.folder, rules);
+  const patches = chosen.map((a) => a.patch).filter((p) => p.edits.length > 0);
+  return { patches: retirement ? [...patches, retirement] : patches, rules };
+}
+
+export async function patchesFor(store: Store, skill: string, base: BaseVersion, scope: PatchScope): Promise<Patch[]> {
+  return (await proposalsFor(store, skill, base, scope)).patches;
 }
 
 /** Ground truth of every run that backs an edit: the guards keep its literals out of the skill. */

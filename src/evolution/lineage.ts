@@ -1,3 +1,4 @@
+import { normRuleText as norm } from "../skill/rule-text.js";
 import type { ProvenanceEntry, SkillFolder } from "../skill/types.js";
 
 /**
@@ -6,16 +7,6 @@ import type { ProvenanceEntry, SkillFolder } from "../skill/types.js";
  * provenance entry there, marked with the version that added it (`since`). Each rule of any
  * version so traces back to the runs, and their diagnoses, that put it there.
  */
-
-function norm(text: string): string {
-  return text
-    .replace(/…$/, "")
-    .replace(/^\s*(?:[-*+]|\d+[.)])\s+/, "")
-    .replace(/[`*_]/g, "")
-    .replace(/\s+/g, " ")
-    .trim()
-    .toLowerCase();
-}
 
 export function inheritProvenance(
   baseVersion: number,

@@ -293,7 +293,7 @@ export class WorkQueue {
   private async mergeState(r: Resolved, unknownOutcome: number): Promise<StageState> {
     const run = r.run as Run;
     const config = r.config as RunConfig;
-    const patches = await guardedPatchesFor(this.store, r.skill, r.base, { trajectoryIds: (r.config as RunConfig).trajectoryIds, provider: "agent" });
+    const patches = await guardedPatchesFor(this.store, r.skill, r.base, { trajectoryIds: (r.config as RunConfig).trajectoryIds, provider: "agent", minSupport: (r.config as RunConfig).minSupport });
     const next = await nextMergeWork({ patches, fanIn: config.fanIn, checkpoints: runArtifactCheckpoints(this.store, run.id) });
     if (next.done) {
       // Merged: the draft's review and held-out checks (once the run has built the draft).
@@ -442,7 +442,7 @@ export class WorkQueue {
   private async pendingMerge(id: { runId: string; level: number; index: number; inputHash: string }) {
     const r = await this.resolveScope({ runId: id.runId });
     const config = r.config as RunConfig;
-    const patches = await guardedPatchesFor(this.store, r.skill, r.base, { trajectoryIds: (r.config as RunConfig).trajectoryIds, provider: "agent" });
+    const patches = await guardedPatchesFor(this.store, r.skill, r.base, { trajectoryIds: (r.config as RunConfig).trajectoryIds, provider: "agent", minSupport: (r.config as RunConfig).minSupport });
     const next = await nextMergeWork({ patches, fanIn: config.fanIn, checkpoints: runArtifactCheckpoints(this.store, id.runId) });
     const stale = `call list_work_items with runId ${id.runId} for the current items.`;
     const which = `Merge ${id.index + 1} of level ${id.level} of run ${id.runId}`;
@@ -514,6 +514,7 @@ export class WorkQueue {
       lessons: processed.lessons,
       diagnosis: processed.diagnosis,
       patch: processed.patch,
+      ...(processed.ruleVerdicts.length > 0 ? { ruleVerdicts: processed.ruleVerdicts } : {}),
       usage: emptyUsage(),
       createdAt: new Date().toISOString(),
     };

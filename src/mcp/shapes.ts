@@ -20,3 +20,16 @@ export const VersionMetaOutput = SkillVersionMetaSchema.pick({
 export const SkipOutput = z.array(z.object({ what: z.string(), reason: z.string(), count: z.number() }));
 
 export const SkillName = z.string().max(64).describe("Skill name: lowercase letters, digits and hyphens, e.g. airline-support");
+
+/** The guard's comparison of a version with its parent (stats/regression.ts). */
+export const RegressionSchema = z.object({
+  version: z.number(),
+  parent: z.number(),
+  successRate: z.number(),
+  parentRate: z.number(),
+  runs: z.number(),
+  parentRuns: z.number(),
+});
+
+/** A flagged version and its status now (the flag history). */
+export const FlagSchema = RegressionSchema.extend({ status: z.string() });

@@ -1,7 +1,8 @@
 import type { VersionReport } from "../evolution/checks-summary.js";
 import { formatRate as pct } from "../stats/version-stats.js";
 import type { SkillVersionDetail } from "../skill/types.js";
-import type { Regression } from "../stats/regression.js";
+import { describeFlag, type Flag, type Regression } from "../stats/regression.js";
+import type { Run } from "../store/run.js";
 import type { VersionStats } from "../stats/version-stats.js";
 
 /**
@@ -17,6 +18,10 @@ export interface ReportInput {
   versions: SkillVersionDetail[];
   stats: VersionStats[];
   regression: Regression | null;
+  /** Every version its runs show worse than its parent (the flag history). */
+  flags: Flag[];
+  /** The skill's evolve, consolidate and analyse runs, oldest first: what each cost. */
+  runs: Run[];
   /** The newest evolved version and its report, if any. */
   latest: { detail: SkillVersionDetail; report: VersionReport } | null;
 }
@@ -86,6 +91,30 @@ export function renderReport(input: ReportInput): string {
   const regression = input.regression
     ? `<p class="alert" id="regression">v${input.regression.version} does worse than v${input.regression.parent}: ${pct(input.regression.successRate)} of ${input.regression.runs} runs against ${pct(input.regression.parentRate)} of ${input.regression.parentRuns}, beyond the 95% intervals.</p>`
     : "";
+  const flags =
+    input.flags.length > 0
+      ? `<ul id="flags">${input.flags.map((f) => `<li>${e(describeFlag(f))}</li>`).join("")}</ul>`
+      : '<p class="muted" id="flags">No version has done worse than its parent beyond the intervals.</p>';
+  const money = (usd: number) => `$${usd.toFixed(4)}`;
+  const runs =
+    input.runs.length > 0
+      ? table(
+          ["run", "kind", "started", "stage", "version made", "model calls", "input tokens", "output tokens", "cost"],
+          input.runs.map((r) => [
+            e(r.id),
+            e(r.kind),
+            e(r.createdAt.slice(0, 19).replace("T", " ")),
+            e(r.stage),
+            r.resultVersion ? `v${r.resultVersion}` : "",
+            String(r.usage.calls),
+            r.usage.inputTokens.toLocaleString("en-US"),
+            r.usage.outputTokens.toLocaleString("en-US"),
+            money(r.usage.costUsd),
+          ]),
+          "runs",
+        ) +
+        `<p class="muted">Total: ${input.runs.reduce((n, r) => n + r.usage.calls, 0)} model call(s), ${money(input.runs.reduce((n, r) => n + r.usage.costUsd, 0))}.</p>`
+      : '<p class="muted" id="runs">No evolve run yet.</p>';
   let latest = '<p class="muted">No evolved version yet.</p>';
   if (input.latest) {
     const { detail, report } = input.latest;
@@ -100,6 +129,14 @@ export function renderReport(input: ReportInput): string {
         report.passages.map((p) => [e(p.file), e(p.excerpt), String(p.support), p.since ? `v${p.since}` : `v${detail.version}`, p.diagnoses.map(e).join("<br>")]),
         "provenance",
       ),
+      `<h3>Rule lifecycle: learned rules weighed against later runs</h3>`,
+      report.rules.length > 0
+        ? table(
+            ["file", "rule", "added in", "runs behind it", "later runs it helped", "later runs it misled", "outcome", "how it misled"],
+            report.rules.map((r) => [e(r.file), e(r.excerpt), `v${r.since}`, String(r.support), String(r.helped), String(r.misled), e(r.outcome), r.why.map(e).join("<br>")]),
+            "lifecycle",
+          )
+        : '<p class="muted" id="lifecycle">No later run gave a verdict on a learned rule of the parent.</p>',
       `<h3>Review findings</h3>`,
       report.findings.length > 0 ? table(["kind", "file", "finding"], report.findings.map((f) => [e(f.kind), e(f.file), e(f.detail)]), "review") : '<p class="muted" id="review">No finding (or no review: heuristic provider).</p>',
       `<h3>Held-out failures</h3>`,
@@ -128,6 +165,8 @@ svg .bar{fill:#4a7fd4}svg .bar.worse{fill:#d45a4a}svg .ci{stroke:#1d2330;stroke-
 ${regression}
 <h2>Versions</h2>${timeline}
 <h2>Outcomes per version</h2>${rateChart(input.stats)}${stats}
+<h3>Regression flags</h3>${flags}
+<h2>Evolve runs and their cost</h2>${runs}
 ${latest}
 </body></html>
 `;

@@ -48,6 +48,27 @@ export const ProvenanceEntrySchema = z.object({
 });
 export type ProvenanceEntry = z.infer<typeof ProvenanceEntrySchema>;
 
+/**
+ * How a learned rule of the base fared in the runs after it (evolution/retirement.ts): the runs
+ * it misled against those behind it and those it helped. `proposed`: its retirement went into
+ * the merge as a delete edit; `retired`: the stored draft no longer has it.
+ */
+export const RuleRetirementSchema = z.object({
+  file: z.string(),
+  excerpt: z.string(),
+  since: z.number(),
+  support: z.array(z.string()),
+  helped: z.array(z.string()),
+  misled: z.array(z.string()),
+  /** Verdicts from runs that did not have the rule, or of an unknown version, or among its own supporting runs. */
+  uncounted: z.number(),
+  /** Up to 2 analysts' accounts of how it misled. */
+  why: z.array(z.string()),
+  proposed: z.boolean(),
+  retired: z.boolean().optional(),
+});
+export type RuleRetirement = z.infer<typeof RuleRetirementSchema>;
+
 export const VersionOriginSchema = z.enum(["import", "create", "evolve", "rollback"]);
 
 /** Index-level metadata of an immutable version snapshot (the files live on disk). */
@@ -135,6 +156,8 @@ export const SkillVersionDetailSchema = SkillVersionMetaSchema.extend({
   review: ReviewReportSchema.optional(),
   /** The held-out check of base and draft (evolve runs with held-out failures). */
   holdout: HoldoutReportSchema.optional(),
+  /** The base's learned rules that later runs gave verdicts on, with what became of those proposed for retirement. */
+  rules: z.array(RuleRetirementSchema).optional(),
   /** Analyses that failed in the evolve that made this draft: it was made from the others. */
   analysisFailures: z.object({ failed: z.number(), attempted: z.number(), first: z.string() }).optional(),
 });

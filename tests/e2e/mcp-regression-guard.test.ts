@@ -59,6 +59,11 @@ describe("per-version statistics and the regression guard over MCP", () => {
     for (let i = 0; i < 20; i++) await callTool(client, "submit_trajectory", run(i, 2, i < 4));
     expect(await engine.store.getActiveVersion(SKILL)).toBe(1);
     await expect.poll(() => listChanged).toBeGreaterThan(0);
+    // The flag stays in the history and the report once the version is rolled back.
+    const history = await callTool(client, "skill_history", { skill: SKILL });
+    expect((history.structuredContent as { flags: unknown[] }).flags).toEqual([expect.objectContaining({ version: 2, parent: 1, runs: 20, status: "retired" })]);
+    expect(textOf(history)).toMatch(/FLAGGED: v2 did worse than v1: 20% of 20 runs against 90% of 20; retired/);
+    expect(await engine.reportHtml(SKILL)).toMatch(/<ul id="flags"><li>v2 did worse than v1/);
     await client.close();
   });
 });

@@ -40,7 +40,7 @@ describe.skipIf(!bin)("the skill report in headless Chromium", () => {
     await writeFile(file, await engine.reportHtml("airline-support"));
     const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", `--user-data-dir=${path.join(dir, "profile")}`];
     const { stdout: dom } = await run(bin as string, [...flags, "--dump-dom", `file://${file}`], { maxBuffer: 32 * 1024 * 1024, timeout: 60_000 });
-    for (const part of ["timeline", "rate-chart", "stats", "latest", "checks", "diff", "provenance", "review", "holdout", "audit", "cost"]) {
+    for (const part of ["timeline", "rate-chart", "stats", "latest", "checks", "diff", "provenance", "review", "holdout", "audit", "cost", "flags", "runs", "lifecycle"]) {
       expect(dom, part).toContain(`id="${part}"`);
     }
     const png = path.join(dir, "report.png");

@@ -8,8 +8,8 @@ import { REPO_ROOT, TAU_FIXTURE, tempDir } from "../helpers/mcp.js";
 
 /**
  * Issue 12, item 5 (in part): the skill's report as one self-contained HTML page, from the
- * fixture's evolved skill; also served over HTTP behind the token. (Rendering it in headless
- * Chromium with a screenshot, in CI, is still to come.)
+ * fixture's evolved skill; also served over HTTP behind the token. Rendered in headless Chromium
+ * by report-chromium.test.ts.
  */
 
 const SKILL = "airline-support";
@@ -28,10 +28,12 @@ describe("the skill report", () => {
   it("has every part, references nothing outside the page, and escapes what it shows", async () => {
     const engine = await evolvedEngine();
     const html = await engine.reportHtml(SKILL);
-    for (const part of ['id="timeline"', 'id="rate-chart"', 'id="stats"', 'id="latest"', 'id="checks"', 'id="diff"', 'id="provenance"', 'id="review"', 'id="holdout"', 'id="audit"', 'id="cost"']) {
+    for (const part of ['id="timeline"', 'id="rate-chart"', 'id="stats"', 'id="latest"', 'id="checks"', 'id="diff"', 'id="provenance"', 'id="review"', 'id="holdout"', 'id="audit"', 'id="cost"', 'id="flags"', 'id="runs"', 'id="lifecycle"']) {
       expect(html, part).toContain(part);
     }
     expect(html).toMatch(/Held-out check \(14 failed run\(s\)/);
+    // The evolve run is listed with what it cost (the heuristic makes no model call).
+    expect(html).toMatch(/<tr><td>evolve-[^<]+<\/td><td>evolve<\/td><td>[^<]+<\/td><td>done<\/td><td>v2<\/td><td>0<\/td>/);
     // Self-contained: no script, no external resource.
     expect(html).not.toMatch(/<script|<link |src="http|href="http|@import/i);
     expect(escapeHtml(`<script>alert("x")</script>`)).toBe("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");

@@ -79,6 +79,14 @@ describe("agent-mode work items", () => {
     expect(accepted.diagnosis.rootCause).not.toContain(leakedId);
   });
 
+  it("keeps an agent's verdict on a rule of the base, quote checked, and lists the field in the brief's schema", () => {
+    const withRule = { ...base, files: { ...base.files, "SKILL.md": `${base.files["SKILL.md"] ?? ""}\n- Offer the earliest flight that fits first.\n` } };
+    const verdict = { quote: "Offer the earliest flight that fits first.", effect: "misled", why: `Step #8 followed it and proposed ${leakedId}.` };
+    const accepted = acceptAnalysisSubmission("item-1", { ...JSON.parse(JSON.stringify(reply)), ruleVerdicts: [verdict] }, { trajectory: failed, base: withRule });
+    expect(accepted.ruleVerdicts).toEqual([{ ...verdict, why: "Step #8 followed it and proposed <ground truth>.", file: "SKILL.md" }]);
+    expect(Object.keys(analysisBrief("error", base, findSharedContext(trajectories)).responseSchema.properties as object)).toContain("ruleVerdicts");
+  });
+
   it("refuses a reply that does not match the schema, saying which field", () => {
     const broken = { lessons: [{ ...reply.lessons[0], kind: "vibes" }], edits: [] };
     expect(() => acceptAnalysisSubmission("item-1", broken, { trajectory: failed, base })).toThrow(InvalidInputError);

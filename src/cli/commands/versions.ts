@@ -1,3 +1,4 @@
+import { describeFlag } from "../../stats/regression.js";
 import { writeFile } from "node:fs/promises";
 import { formatRate as pct } from "../../stats/version-stats.js";
 import { parseArgs } from "node:util";
@@ -99,15 +100,19 @@ export const historyCommand: Command = {
     const { values, positionals } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true });
     const skill = positionals[0];
     if (!skill) throw new UsageError("history needs a skill name.");
-    const versions = await (await openEngine(values)).history(skill);
+    const engine = await openEngine(values);
+    const versions = await engine.history(skill);
+    const flags = await engine.flags(skill);
     if (values.json) {
-      out.json({ versions });
+      out.json({ versions, flags });
       return 0;
     }
     for (const v of versions) {
       out.line(`v${v.version}  ${v.status.padEnd(8)} ${v.origin}${v.parent ? ` from v${v.parent}` : ""}  ${v.createdAt}${v.valid ? "" : "  (invalid)"}`);
       for (const line of v.changelog.slice(0, 8)) out.line(`    ${line}`);
       if (v.changelog.length > 8) out.line(`    … ${v.changelog.length - 8} more line(s)`);
+      const flag = flags.find((f) => f.version === v.version);
+      if (flag) out.line(`    FLAGGED: ${describeFlag(flag)}`);
     }
     return 0;
   },

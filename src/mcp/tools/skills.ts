@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
 import { NextStepSchema } from "../next.js";
-import { SkillName, ValidationOutput, VersionMetaOutput } from "../shapes.js";
+import { RegressionSchema, SkillName, ValidationOutput, VersionMetaOutput } from "../shapes.js";
 import { InvalidInputError } from "../../util/errors.js";
 import { isInside, resolveUserPath } from "../../util/user-path.js";
 import { toolRoots } from "./versions.js";
@@ -43,15 +43,6 @@ export function registerGetSkillTool(server: McpServer, engine: Engine, reads?: 
     },
   });
 }
-
-const RegressionSchema = z.object({
-  version: z.number(),
-  parent: z.number(),
-  successRate: z.number(),
-  parentRate: z.number(),
-  runs: z.number(),
-  parentRuns: z.number(),
-});
 
 const IntervalSchema = z.object({ low: z.number(), high: z.number() });
 

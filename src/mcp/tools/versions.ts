@@ -8,7 +8,8 @@ import { InvalidInputError } from "../../util/errors.js";
 import { isInside, resolveUserPath } from "../../util/user-path.js";
 import type { Engine } from "../../engine.js";
 import { defineTool } from "../define-tool.js";
-import { SkillName, VersionMetaOutput } from "../shapes.js";
+import { FlagSchema, SkillName, VersionMetaOutput } from "../shapes.js";
+import { describeFlag } from "../../stats/regression.js";
 
 /**
  * Where an MCP caller may export: the server's skills dir, anything under the folder the
@@ -122,17 +123,22 @@ export function registerHistoryTool(server: McpServer, engine: Engine): void {
     },
     output: {
       versions: z.array(VersionMetaOutput),
+      flags: z.array(FlagSchema).describe("Versions whose runs show them worse than their parent beyond the 95% intervals, with their status now"),
       diff: z.object({ from: z.number().nullable(), to: z.number(), diff: z.string() }).nullable(),
       report: VersionReportSchema.nullable().describe("diffTo's report (null without diffTo)"),
     },
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args) {
       const versions = await engine.history(args.skill);
+      const flags = await engine.flags(args.skill);
       const diff = args.diffTo === undefined ? null : await engine.diff(args.skill, args.diffTo, args.diffFrom);
       const report = args.diffTo === undefined ? null : versionReport(await engine.versionDetail(args.skill, args.diffTo));
-      const lines = versions.map((v) => `v${v.version} ${v.status} (${v.origin}${v.parent ? ` from v${v.parent}` : ""}) ${v.createdAt}: ${v.changelog[0] ?? ""}`);
+      const lines = [
+        ...versions.map((v) => `v${v.version} ${v.status} (${v.origin}${v.parent ? ` from v${v.parent}` : ""}) ${v.createdAt}: ${v.changelog[0] ?? ""}`),
+        ...flags.map((f) => `FLAGGED: ${describeFlag(f)}`),
+      ];
       return {
-        structured: { versions, diff, report },
+        structured: { versions, flags, diff, report },
         text: lines.join("\n") + (diff ? `\n\n${diff.diff || "(no differences)"}` : "") + (report ? `\n\n${reportLines(report).join("\n")}` : ""),
       };
     },

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import { processReply } from "../../src/analysis/analysts.js";
+import type { AnalysisReply, RuleVerdict } from "../../src/analysis/schema.js";
+import { applyPatch } from "../../src/consolidation/apply.js";
+import { describeRetirements, retirementPatch, settleRetirements, weighRules, type RunVerdicts } from "../../src/evolution/retirement.js";
+import { locateRule } from "../../src/skill/rule-text.js";
+import type { ProvenanceEntry, SkillFolder } from "../../src/skill/types.js";
+import type { Trajectory } from "../../src/trajectory/schema.js";
+
+/** Issue 12, item 4: rules whose supporting runs later contrary evidence outweighs are proposed for retirement. */
+
+const BAD = "- Take the user id from the reservation when the customer does not know it.";
+const GOOD = "- Check the gift card balance before paying with it.";
+const HAND = "- Greet the customer by name.";
+
+const folder = (...bullets: string[]): SkillFolder => ({
+  name: "airline",
+  files: { "SKILL.md": `---\nname: airline\ndescription: d\n---\n# Airline\n\n## Rules\n\n${HAND}\n${bullets.join("\n")}\n\n## Tools\n\n- Use the calculator.\n` },
+  binaries: {},
+});
+
+const rule = (excerpt: string, support: string[], since?: number): ProvenanceEntry => ({
+  file: "SKILL.md",
+  excerpt,
+  op: "append_to_section",
+  lessonIds: [],
+  support,
+  ...(since !== undefined ? { since } : {}),
+});
+
+const verdict = (quote: string, effect: "misled" | "helped"): RuleVerdict => ({ quote, effect, why: "Step #3 shows it.", file: "SKILL.md" });
+const misledRun = (id: string, usedVersion: number | null, quote = BAD): RunVerdicts => ({ trajectoryId: id, usedVersion, verdicts: [verdict(quote, "misled")] });
+
+const base = { version: 3, folder: folder(BAD, GOOD) };
+const rules = [rule(BAD, ["s1", "s2"], 2), rule(GOOD, ["g1", "g2"], 2)];
+const heldFrom2 = (version: number) => version >= 2;
+
+describe("weighing the base's learned rules", () => {
+  it("proposes a rule whose later misled runs outnumber its support and the runs it helped", () => {
+    const runs = [misledRun("f1", 2), misledRun("f2", 3), misledRun("f3", 3), misledRun("f4", 3)];
+    runs.push({ trajectoryId: "ok1", usedVersion: 3, verdicts: [verdict(BAD, "helped")] });
+    const [bad] = weighRules({ base, rules, runs, held: heldFrom2, minSupport: 2 });
+    expect(bad).toMatchObject({ excerpt: BAD, since: 2, support: ["s1", "s2"], misled: ["f1", "f2", "f3", "f4"], helped: ["ok1"], proposed: true });
+  });
+
+  it("keeps a rule whose misled runs do not outweigh its support plus the runs it helped", () => {
+    const runs = [misledRun("f1", 3), misledRun("f2", 3), misledRun("f3", 3), { trajectoryId: "ok1", usedVersion: 3, verdicts: [verdict(BAD, "helped")] }];
+    const [bad] = weighRules({ base, rules, runs, held: heldFrom2, minSupport: 2 });
+    expect(bad).toMatchObject({ misled: ["f1", "f2", "f3"], helped: ["ok1"], proposed: false });
+  });
+
+  it("counts only runs that had the rule: unknown versions, versions without it and its own supporting runs are left out", () => {
+    const runs = [misledRun("f1", null), misledRun("f2", 1), misledRun("s1", 3), misledRun("f4", 3), misledRun("f5", 3)];
+    const [bad] = weighRules({ base, rules, runs, held: heldFrom2, minSupport: 2 });
+    expect(bad).toMatchObject({ misled: ["f4", "f5"], uncounted: 3, proposed: false });
+  });
+
+  it("needs the minimum support of misled runs even against a rule with little support", () => {
+    const thin = [rule(BAD, [], 2)];
+    const [one] = weighRules({ base, rules: thin, runs: [misledRun("f1", 3)], held: heldFrom2, minSupport: 2 });
+    expect(one?.proposed).toBe(false);
+    const [two] = weighRules({ base, rules: thin, runs: [misledRun("f1", 3), misledRun("f2", 3)], held: heldFrom2, minSupport: 2 });
+    expect(two?.proposed).toBe(true);
+  });
+
+  it("never proposes a rule without provenance (a person's rule), whatever the verdicts", () => {
+    const runs = ["f1", "f2", "f3", "f4", "f5"].map((id) => misledRun(id, 3, HAND));
+    expect(weighRules({ base, rules, runs, held: () => true, minSupport: 2 })).toEqual([]);
+  });
+
+  it("matches a quote to its rule whatever its list mark, emphasis or case", () => {
+    const quote = "take the user id from the RESERVATION when the customer does not know it";
+    const runs = ["f1", "f2", "f3"].map((id) => misledRun(id, 3, quote));
+    const [bad] = weighRules({ base, rules, runs, held: heldFrom2, minSupport: 2 });
+    expect(bad?.misled).toEqual(["f1", "f2", "f3"]);
+  });
+});
+
+describe("the retirement patch", () => {
+  const runs = ["f1", "f2", "f3"].map((id) => misledRun(id, 3));
+  const weighed = weighRules({ base, rules, runs, held: heldFrom2, minSupport: 2 });
+
+  it("is one delete edit per proposed rule, backed by the runs it misled, that applies cleanly", () => {
+    const patch = retirementPatch(base.folder, weighed);
+    expect(patch?.edits).toEqual([
+      { op: "replace_in_section", file: "SKILL.md", section: "## Rules", find: `${BAD}\n`, replace: "", support: ["f1", "f2", "f3"], lessonIds: [] },
+    ]);
+    const applied = applyPatch(base.folder, patch ?? { edits: [], changelog: [] });
+    const text = applied.folder.files["SKILL.md"] ?? "";
+    expect(text).not.toContain("Take the user id");
+    expect(text).toContain(`${HAND}\n${GOOD}\n`);
+    expect(applied.provenance[0]?.excerpt).toBe(`(removed) ${BAD}`);
+  });
+
+  it("says in the changelog whether the draft retired the rule or kept it", () => {
+    const retired = settleRetirements(weighed, { ...base.folder, files: { "SKILL.md": base.folder.files["SKILL.md"]!.replace(`${BAD}\n`, "") } });
+    expect(retired[0]?.retired).toBe(true);
+    expect(describeRetirements(retired)[0]).toMatch(/^Retire ".*Take the user id.*" \(since v2\): 3 later run\(s\) it misled outweigh 2 supporting run\(s\)\./);
+    const kept = settleRetirements(weighed, base.folder);
+    expect(describeRetirements(kept)[0]).toMatch(/^Kept, though proposed for retirement/);
+  });
+
+  it("takes a list item's continuation lines with it", () => {
+    const wrapped: SkillFolder = { ...base.folder, files: { "SKILL.md": `# A\n\n## Rules\n\n- First line of a rule\n  that goes on here.\n- Next rule stays.\n` } };
+    expect(locateRule(wrapped, "First line of a rule")).toEqual({ file: "SKILL.md", block: "- First line of a rule\n  that goes on here.\n", section: "## Rules" });
+  });
+});
+
+describe("an analyst's verdicts on rules", () => {
+  const run = (success: boolean): Trajectory =>
+    ({
+      id: "t1",
+      schemaVersion: 1,
+      source: { format: "canonical" },
+      task: "x",
+      steps: [{ role: "agent", text: "a" }],
+      outcome: { success, score: null, feedback: null, expected: null },
+      skill: "airline",
+      skillVersion: 3,
+      tags: [],
+      createdAt: "2026-01-01T00:00:00Z",
+    }) as unknown as Trajectory;
+  const reply = (verdicts: AnalysisReply["ruleVerdicts"]): AnalysisReply => ({
+    diagnosis: { rootCause: "The agent followed a wrong rule.", firstWrongStep: 0 },
+    lessons: [],
+    edits: [],
+    changelog: [],
+    ruleVerdicts: verdicts,
+  });
+
+  it("keeps a verdict whose quote is in the base, with its file", () => {
+    const out = processReply(reply([{ quote: BAD.slice(2), effect: "misled", why: "Step #0 took the id from the booking." }]), run(false), base.folder);
+    expect(out.ruleVerdicts).toEqual([{ quote: BAD.slice(2), effect: "misled", why: "Step #0 took the id from the booking.", file: "SKILL.md" }]);
+  });
+
+  it("drops a quote the base does not hold, and a verdict that does not fit the outcome, saying why", () => {
+    const out = processReply(
+      reply([
+        { quote: "Always refund the full amount at once.", effect: "misled", why: "Step #0 refunded too much." },
+        { quote: GOOD.slice(2), effect: "helped", why: "Step #0 checked the balance." },
+      ]),
+      run(false),
+      base.folder,
+    );
+    expect(out.ruleVerdicts).toEqual([]);
+    expect(out.dropped.join("\n")).toMatch(/no such rule in the base skill/);
+    expect(out.dropped.join("\n")).toMatch(/help only in a successful one/);
+  });
+});
