@@ -12,7 +12,8 @@ import { importerFor } from "./trajectory/importers/index.js";
 import { OutcomeSchema, type Outcome, type Trajectory } from "./trajectory/schema.js";
 import { latestPerSession } from "./evolution/inputs.js";
 import type { SkipNote } from "./trajectory/importers/types.js";
-import { openStore } from "./store/file-store.js";
+import { FileStore } from "./store/file-store.js";
+import { openStoreAt } from "./store/open.js";
 import { StorePaths, checkSkillName } from "./store/paths.js";
 import { effectiveSuccess, type DeleteTrajectoriesResult, type Store, type TrajectoryRow } from "./store/store.js";
 import { matchesOutcome, summariseRun, type OutcomeFilter, type RunSummary } from "./trajectory/summary.js";
@@ -54,6 +55,8 @@ export interface EngineOptions {
    * intervals: flag it (default: in list_skills, stats, checks), or also roll it back.
    */
   regressionPolicy?: "flag" | "auto-rollback";
+  /** Where the state lives: unset for the file store in dataDir, or a postgres:// URL (store/open.ts). */
+  store?: string | null;
 }
 
 export interface SubmitInput {
@@ -68,8 +71,8 @@ export interface SubmitInput {
   fileName?: string;
   /** Limit of the whole submission (default: ingest's MAX_RAW_BYTES). */
   maxBytes?: number;
-  /** The skill version the runs used, for runs that do not say (e.g. the session's last read). */
-  skillVersion?: number | null;
+  /** The skill version the runs used, for runs that do not say: a number, or per skill (an MCP session's last read). */
+  skillVersion?: number | null | ((skill: string | null) => number | undefined);
 }
 
 export interface SubmitResult {
@@ -174,7 +177,7 @@ export class Engine {
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
-    const store = await openStore(options.dataDir);
+    const store = await openStoreAt(options.dataDir, options.store);
     return new Engine(store, options);
   }
 
@@ -606,7 +609,7 @@ export class Engine {
       if (!skill) continue;
       const found = await this.regression(skill).catch(() => null);
       if (!found) continue;
-      log.warn(`regression guard: ${describeRegression(found)} Rolling back (regressionPolicy auto-rollback).`);
+      log.warn(`regression guard: ${describeRegression(found, false)} Rolling back to v${found.parent} (regressionPolicy auto-rollback).`);
       await this.rollback(skill).catch((err: unknown) => log.error("regression guard could not roll back", { skill, error: errorMessage(err) }));
     }
   }
@@ -658,8 +661,9 @@ export class Engine {
     return { ...meta, provenance };
   }
 
-  /** Where a version's files are on disk (immutable snapshot). */
-  versionPath(skill: string, version: number): string {
+  /** Where a version's files are on disk (immutable snapshot); null when the store is a database (export them instead). */
+  versionPath(skill: string, version: number): string | null {
+    if (!(this.store instanceof FileStore)) return null;
     return path.join(new StorePaths(this.dataDir).version(skill, version), skill);
   }
 

@@ -1,5 +1,6 @@
 import type { Edit, Patch } from "../analysis/schema.js";
 import { countLines, findSection, frontmatterLineCount, listSections, splitLines, type Section } from "../skill/markdown.js";
+import { normRuleText } from "../skill/rule-text.js";
 import type { ProvenanceEntry, SkillFolder } from "../skill/types.js";
 
 /**
@@ -193,8 +194,32 @@ function provenanceOf(edit: Edit): ProvenanceEntry[] {
   return [{ file: edit.file, excerpt: excerptOf(edit), op: edit.op, lessonIds: [...edit.lessonIds], support: [...edit.support] }];
 }
 
+/** Lines of added content long enough to be a rule of their own (shorter ones, "Example:", are left alone). */
+const MIN_RESTATED_CHARS = 20;
+
+/**
+ * An edit never adds a line the skill already has, in any of its files: those lines are taken
+ * out of its content, and an edit left with nothing new is skipped. (A second evolve over the
+ * same runs used to copy the first one's bullets again.)
+ */
+function withoutRestated(folder: SkillFolder, edit: Edit): { edit: Edit } | { skip: string } {
+  if (edit.op !== "insert_after" && edit.op !== "insert_before" && edit.op !== "append_to_section" && edit.op !== "add_section") return { edit };
+  const known = new Set(
+    Object.values(folder.files).flatMap((t) => splitLines(t).map(normRuleText).filter((n) => n.length >= MIN_RESTATED_CHARS)),
+  );
+  const lines = splitLines(edit.content);
+  const kept = lines.filter((l) => !known.has(normRuleText(l)));
+  if (kept.length === lines.length) return { edit };
+  if (kept.every((l) => l.trim() === "" || /^#+\s/.test(l.trim()))) {
+    return { skip: `already in the skill: "${(lines.find((l) => known.has(normRuleText(l))) ?? "").trim().slice(0, 80)}"` };
+  }
+  const content = kept.join("\n");
+  const bullets = edit.bullets?.filter((b) => normRuleText(content).includes(normRuleText(b.text).slice(0, 60)));
+  return { edit: { ...edit, content, ...(edit.bullets ? { bullets } : {}) } };
+}
+
 /** Apply one edit to a folder: the new folder, or the reason it cannot apply. */
-export function applyEdit(folder: SkillFolder, edit: Edit): { folder: SkillFolder } | { skip: string } {
+export function applyEdit(folder: SkillFolder, edit: Edit): { folder: SkillFolder; applied?: Edit } | { skip: string } {
   const exists = folder.files[edit.file] !== undefined || folder.binaries[edit.file] !== undefined;
   if (edit.op === "create_file") {
     if (exists) return { skip: `file already exists: ${edit.file}` };
@@ -210,9 +235,11 @@ export function applyEdit(folder: SkillFolder, edit: Edit): { folder: SkillFolde
   if (folder.binaries[edit.file] !== undefined) return { skip: `file is binary: ${edit.file}` };
   const text = folder.files[edit.file];
   if (text === undefined) return { skip: `file not found: ${edit.file}` };
-  const outcome = applyToText(text, edit);
+  const fresh = withoutRestated(folder, edit);
+  if ("skip" in fresh) return fresh;
+  const outcome = applyToText(text, fresh.edit);
   if ("skip" in outcome) return outcome;
-  return { folder: { ...folder, files: { ...folder.files, [edit.file]: outcome.text } } };
+  return { folder: { ...folder, files: { ...folder.files, [edit.file]: outcome.text } }, applied: fresh.edit };
 }
 
 /** Apply a patch in order; each edit sees the result of the ones before it. */
@@ -228,8 +255,10 @@ export function applyPatch(base: SkillFolder, patch: Patch): ApplyResult {
       continue;
     }
     folder = result.folder;
-    applied.push(edit);
-    provenance.push(...provenanceOf(edit));
+    // What went in: an edit whose lines the skill partly had already is recorded without them.
+    const done = result.applied ?? edit;
+    applied.push(done);
+    provenance.push(...provenanceOf(done));
   }
   return { folder, applied, skipped, provenance };
 }

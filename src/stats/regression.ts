@@ -73,10 +73,11 @@ export function describeFlag(f: Flag): string {
   return `v${f.version} did worse than v${f.parent}: ${pct(f.successRate)} of ${f.runs} runs against ${pct(f.parentRate)} of ${f.parentRuns}; ${now}.`;
 }
 
-export function describeRegression(r: Regression): string {
+/** The flag in words; `advice` (default) adds how to roll back, left out where the guard does it. */
+export function describeRegression(r: Regression, advice = true): string {
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   return (
     `${r.skill} v${r.version} does worse than v${r.parent}: ${pct(r.successRate)} of ${r.runs} runs succeeded against ${pct(r.parentRate)} of ${r.parentRuns}, ` +
-    `beyond the 95% intervals. Roll back with rollback_skill (CLI: trace2skill rollback ${r.skill}).`
+    `beyond the 95% intervals.${advice ? ` Roll back with rollback_skill (CLI: trace2skill rollback ${r.skill}).` : ""}`
   );
 }

@@ -13,16 +13,15 @@ import {
   type SkillVersionMeta,
   type VersionStatus,
 } from "../skill/types.js";
-import { JudgmentSchema, OutcomeSchema, TrajectorySchema, trajectoryId, type Judgment, type Outcome, type Trajectory } from "../trajectory/schema.js";
+import { JudgmentSchema, OutcomeSchema, TrajectorySchema, type Judgment, type Outcome, type Trajectory } from "../trajectory/schema.js";
 import {
   InvalidInputError,
   InvalidSkillError,
-  InvalidTrajectoryError,
   SkillNotFoundError,
   StoreCorruptError,
   TrajectoryNotFoundError,
 } from "../util/errors.js";
-import { resolveInside, safeRelativePath, writeFileAtomic } from "../util/fsx.js";
+import { resolveInside, writeFileAtomic } from "../util/fsx.js";
 import { contentHash } from "../skill/content-hash.js";
 import { log } from "../util/log.js";
 import { pidAlive } from "../util/pid.js";
@@ -37,6 +36,7 @@ import {
   type StoreIndex,
 } from "./index-journal.js";
 import { LockLostError, withLock } from "./lock.js";
+import { checkTrajectory, parseInput, snapshotEntries, trajectoryRow, type SnapshotEntry } from "./records.js";
 
 /** What checkIndex found: per section (trajectories, analyses, runs, versions), the keys out of step. */
 export interface IndexCheck {
@@ -549,22 +549,6 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-/** `bytes`: the size of the run's file as written (known to the writer, no second serialisation). */
-function trajectoryRow(t: Trajectory, bytes: number): TrajectoryRow {
-  const decided = t.judged && t.judged.verdict !== "unknown" ? t.judged.verdict === "success" : null;
-  return {
-    id: t.id,
-    skill: t.skill,
-    success: t.outcome.success,
-    source: t.source,
-    steps: t.steps.length,
-    tags: t.tags,
-    createdAt: t.createdAt,
-    judged: t.judged ? { success: decided, judge: t.judged.judge, confidence: t.judged.confidence } : null,
-    bytes,
-    skillVersion: t.skillVersion,
-  };
-}
 
 function analysisRow(a: Analysis): AnalysisRow {
   return { id: a.id, skill: a.skill, baseHash: a.baseHash, trajectoryIds: a.trajectoryIds, createdAt: a.createdAt };
@@ -657,56 +641,11 @@ async function findFiles(dir: string, relativePattern: RegExp): Promise<string[]
 
 // ---- validation of inputs ----
 
-function checkTrajectory(t: Trajectory): Trajectory {
-  const parsed = TrajectorySchema.safeParse(t);
-  if (!parsed.success) throw new InvalidTrajectoryError(`The trajectory is not valid: ${z.prettifyError(parsed.error)}`);
-  const expected = trajectoryId(parsed.data);
-  if (parsed.data.id !== expected) {
-    throw new InvalidTrajectoryError(
-      `Trajectory id ${parsed.data.id} does not match its content (expected ${expected}); build trajectories with finaliseTrajectory().`,
-    );
-  }
-  return parsed.data;
-}
 
-function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new InvalidInputError(`The ${what} is not valid: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
-}
 
 // ---- skill snapshots ----
 
-interface SnapshotEntry {
-  relative: string;
-  data: string | Buffer;
-  binary: boolean;
-}
 
-/** Every path checked (and file/folder clashes refused) before anything is written. */
-function snapshotEntries(folder: SkillFolder): SnapshotEntry[] {
-  const entries = [
-    ...Object.entries(folder.files).map(([p, text]) => ({ relative: safeRelativePath(p, "file path"), data: text, binary: false })),
-    ...Object.entries(folder.binaries).map(([p, b64]) => ({
-      relative: safeRelativePath(p, "file path"),
-      data: Buffer.from(b64, "base64"),
-      binary: true,
-    })),
-  ];
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (seen.has(e.relative)) throw new InvalidSkillError(`The file "${e.relative}" appears twice (as text and as binary); keep one.`);
-    seen.add(e.relative);
-  }
-  for (const e of entries) {
-    const segments = e.relative.split("/");
-    for (let i = 1; i < segments.length; i++) {
-      const parent = segments.slice(0, i).join("/");
-      if (seen.has(parent)) throw new InvalidSkillError(`"${parent}" is both a file and the folder of "${e.relative}"; rename one.`);
-    }
-  }
-  return entries;
-}
 
 /**
  * Writes the whole version into a hidden temp folder, then renames it into place: a version

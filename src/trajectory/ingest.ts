@@ -44,8 +44,11 @@ export interface IngestOptions {
   outcome?: Partial<Outcome>;
   /** Added to the importer's tags. */
   tags?: string[];
-  /** The skill version the runs used, for runs that do not say (the submitter's, or the session's last read). */
-  skillVersion?: number | null;
+  /**
+   * The skill version the runs used, for runs that do not say: a number (the submitter's), or
+   * per skill (the version an MCP session last read of the run's skill).
+   */
+  skillVersion?: number | null | ((skill: string | null) => number | undefined);
   fileName?: string;
   maxBytes?: number;
   /** Per-run limit (default MAX_RUN_BYTES). */
@@ -154,7 +157,8 @@ function applyOptions(run: TrajectoryDraftInput, opts: IngestOptions): Trajector
     runOutcome !== null && typeof runOutcome === "object" && !Array.isArray(runOutcome)
       ? { ...runOutcome, ...withoutUndefined(opts.outcome ?? {}) }
       : run.outcome;
-  const version = run.skillVersion ?? opts.skillVersion ?? undefined;
+  const skill = opts.skill !== undefined ? opts.skill : typeof run.skill === "string" ? run.skill : null;
+  const version = run.skillVersion ?? (typeof opts.skillVersion === "function" ? opts.skillVersion(skill) : opts.skillVersion) ?? undefined;
   return {
     ...run,
     ...(opts.skill !== undefined ? { skill: opts.skill } : {}),

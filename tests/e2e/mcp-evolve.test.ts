@@ -147,7 +147,7 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
     expect(draft.stage, draft.errors.join("\n")).toBe("done");
     expect(draft.result).toMatchObject({ status: "draft", baseVersion: 1, patches: 100, levels: 3 });
     expect(draft.result?.version).toBe(2);
-    expect(draft.versionPath).toBe(engine.versionPath(SKILL, 2));
+    expect(draft.versionPath).toBe(engine.versionPath(SKILL, 2)!);
     expect(progress.length).toBeGreaterThan(0);
     // Progress only goes forward (MCP requires it), against one total for the run.
     for (let i = 1; i < progress.length; i++) expect(progress[i]!.progress).toBeGreaterThan(progress[i - 1]!.progress);
@@ -160,7 +160,7 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
   });
 
   it("stores a draft whose folder passes the real skills-ref validator", async () => {
-    const dir = engine.versionPath(SKILL, 2);
+    const dir = engine.versionPath(SKILL, 2)!;
     const { code, output } = await validates(dir);
     expect(code, output).toBe(0);
     const skillMd = await readFile(path.join(dir, "SKILL.md"), "utf8");
@@ -196,7 +196,7 @@ describe("the whole method through MCP with a scripted model (100 tau-bench runs
     }
     expect(literals.size).toBeGreaterThan(50);
     const sorted = [...literals].sort((a, b) => b.length - a.length);
-    for (const file of await filesUnder(engine.versionPath(SKILL, 2))) {
+    for (const file of await filesUnder(engine.versionPath(SKILL, 2)!)) {
       expect(findLeak(await readFile(file, "utf8"), sorted), file).toBeNull();
     }
   });
@@ -263,10 +263,10 @@ describe("create mode: a new skill from a name, a purpose and a few runs", () =>
       expect(history.versions.map((v) => v.version).sort()).toEqual([1, 2]);
       expect(history.versions.find((v) => v.version === 1)?.origin).toBe("create");
       expect(history.versions.find((v) => v.version === 2)).toMatchObject({ origin: "evolve", status: "draft" });
-      const { code, output } = await validates(engine.versionPath(skill, 2));
+      const { code, output } = await validates(engine.versionPath(skill, 2)!);
       expect(code, output).toBe(0);
-      const v2 = await readFile(path.join(engine.versionPath(skill, 2), "SKILL.md"), "utf8");
-      const v1 = await readFile(path.join(engine.versionPath(skill, 1), "SKILL.md"), "utf8");
+      const v2 = await readFile(path.join(engine.versionPath(skill, 2)!, "SKILL.md"), "utf8");
+      const v1 = await readFile(path.join(engine.versionPath(skill, 1)!, "SKILL.md"), "utf8");
       expect(v2.length).toBeGreaterThan(v1.length);
     } finally {
       await client.close();

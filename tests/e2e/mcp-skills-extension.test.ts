@@ -283,4 +283,17 @@ describe("the version a run used, from the session's last read (issue 12, item 1
     await reader.close();
     await other.close();
   });
+
+  it("also when the skill is named only inside the run, and takes a version given as an argument (review, session 4)", async () => {
+    const engine = await openTestEngine();
+    await engine.importSkill(path.join(REPO_ROOT, "skills", "airline-support"));
+    const client = await connectInMemory(engine);
+    expect((await callTool(client, "get_skill", { skill: "airline-support" })).isError).toBeFalsy();
+    const inside = await callTool(client, "submit_trajectory", { trajectory: { skill: "airline-support", task: "inside", steps: [{ role: "user", text: "inside" }] } });
+    const given = await callTool(client, "submit_trajectory", { skill: "airline-support", skillVersion: 3, trajectory: { task: "given", steps: [{ role: "user", text: "given" }] } });
+    const version = async (res: Awaited<ReturnType<typeof callTool>>) => (await engine.getTrajectory((res.structuredContent as { id: string }).id)).skillVersion;
+    expect(await version(inside)).toBe(1);
+    expect(await version(given)).toBe(3);
+    await client.close();
+  });
 });

@@ -147,3 +147,15 @@ describe("an analyst's verdicts on rules", () => {
     expect(out.dropped.join("\n")).toMatch(/help only in a successful one/);
   });
 });
+
+describe("an edit that restates the skill (review of session 4)", () => {
+  it("adds only the lines the skill does not have yet, and is skipped when it has them all", () => {
+    const append = (content: string) => ({ op: "append_to_section" as const, file: "SKILL.md", section: "Tools", content, support: ["a", "b"], lessonIds: [] });
+    const out = applyPatch(base.folder, { edits: [append(`${GOOD}\n- A genuinely new rule about refunds.`), append(`- **${BAD.slice(2)}**`)], changelog: [] });
+    const text = out.folder.files["SKILL.md"] ?? "";
+    expect(text.split(GOOD).length - 1).toBe(1);
+    expect(text).toContain("- A genuinely new rule about refunds.");
+    expect(out.applied[0]?.op === "append_to_section" && out.applied[0].content).toBe("- A genuinely new rule about refunds.");
+    expect(out.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/^already in the skill/)]);
+  });
+});

@@ -16,7 +16,7 @@ const RUN_FILE = /\.(json|jsonl|traj)$/i;
 export const ingestCommand: Command = {
   name: "ingest",
   summary: "import run files, folders or globs into the store",
-  help: `Usage: trace2skill ingest <file|folder|"glob">… [--format <f>] [--skill <name>] [--tag <t>]…
+  help: `Usage: trace2skill ingest <file|folder|"glob">… [--format <f>] [--skill <name>] [--skill-version <n>] [--tag <t>]…
 
 Imports agents' runs. A folder is searched recursively for *.json, *.jsonl and *.traj files.
 A quoted glob is expanded by trace2skill itself (* ? ** {a,b}), so it works the same in
@@ -30,6 +30,7 @@ summary. Exit code 1 when any file was refused.
 Options:
   --format <f>   ${FORMAT_NAMES.join(" | ")} | canonical (default: auto-detect)
   --skill <name> the skill these runs are evidence for
+  --skill-version <n>  the version of that skill the runs used (for runs that do not say)
   --tag <t>      add a tag (repeatable)
 
 Examples:
@@ -41,14 +42,24 @@ ${GLOBAL_HELP}`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { ...GLOBAL_OPTIONS, format: { type: "string" }, skill: { type: "string" }, tag: { type: "string", multiple: true } },
+      options: {
+        ...GLOBAL_OPTIONS,
+        format: { type: "string" },
+        skill: { type: "string" },
+        "skill-version": { type: "string" },
+        tag: { type: "string", multiple: true },
+      },
       allowPositionals: true,
     });
     if (positionals.length === 0) throw new UsageError("ingest needs at least one file, folder or quoted glob.");
     const files = await expandInputs(positionals);
     if (files.length === 0) throw new UsageError(`No run files (*.json, *.jsonl, *.traj) found in ${positionals.join(", ")}.`);
     const engine = await openEngine(values);
-    const options = { format: values.format, skill: values.skill, tags: values.tag };
+    const version = values["skill-version"];
+    if (version !== undefined && !/^[1-9]\d{0,8}$/.test(version)) {
+      throw new UsageError(`--skill-version must be a version number such as 2 (got "${version}"); \`trace2skill history <skill>\` lists them.`);
+    }
+    const options = { format: values.format, skill: values.skill, tags: values.tag, ...(version ? { skillVersion: Number(version) } : {}) };
     const reports = await ingestFiles(engine, files, options, Boolean(values.json));
     const totals = totalsOf(reports);
     if (values.json) out.json({ files: reports, totals });
@@ -61,6 +72,7 @@ interface IngestOptions {
   format?: string;
   skill?: string;
   tags?: string[];
+  skillVersion?: number;
 }
 
 export type FileReport =

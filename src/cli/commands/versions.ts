@@ -118,6 +118,11 @@ export const historyCommand: Command = {
   },
 };
 
+/** A mean as a short figure, or "—" when no run had the value. */
+function mean(x: number | null, digits: number): string {
+  return x === null ? "—" : x.toFixed(digits);
+}
+
 export const statsCommand: Command = {
   name: "stats",
   summary: "per-version outcomes of a skill's runs: success rate with a 95% interval, against the parent",
@@ -140,14 +145,14 @@ ${GLOBAL_HELP}`,
       return 0;
     }
     out.line(`${skill}: outcomes of the runs that used each version (rates over submitted outcomes)`);
-    out.line("version  status    runs  ok  failed  unknown  success rate  95% interval     judged ok/failed  vs parent");
+    out.line("version  status    runs  ok  failed  unknown  success rate  95% interval     judged ok/failed  score  steps  tokens  vs parent");
     for (const r of stats) {
       const interval = r.interval ? `${pct(r.interval.low)}–${pct(r.interval.high)}` : "—";
       const parent = r.vsParent
         ? `${r.vsParent.difference >= 0 ? "+" : ""}${(r.vsParent.difference * 100).toFixed(1)} pts vs v${r.vsParent.parent}${r.vsParent.separate ? (r.vsParent.worse ? " WORSE (intervals apart)" : " better (intervals apart)") : " (intervals overlap)"}`
         : "";
       out.line(
-        `${(r.version === null ? "?" : `v${r.version}`).padEnd(8)} ${(r.status ?? "").padEnd(9)} ${String(r.runs).padStart(4)} ${String(r.successes).padStart(3)} ${String(r.failures).padStart(7)} ${String(r.unknown).padStart(8)}  ${pct(r.successRate).padStart(12)}  ${interval.padEnd(15)}  ${`${r.judged.successes}/${r.judged.failures}`.padStart(16)}  ${parent}`,
+        `${(r.version === null ? "?" : `v${r.version}`).padEnd(8)} ${(r.status ?? "").padEnd(9)} ${String(r.runs).padStart(4)} ${String(r.successes).padStart(3)} ${String(r.failures).padStart(7)} ${String(r.unknown).padStart(8)}  ${pct(r.successRate).padStart(12)}  ${interval.padEnd(15)}  ${`${r.judged.successes}/${r.judged.failures}`.padStart(16)}  ${mean(r.meanScore, 2).padStart(5)}  ${mean(r.meanSteps, 1).padStart(5)}  ${mean(r.meanTokens, 0).padStart(6)}  ${parent}`,
       );
     }
     return 0;

@@ -232,15 +232,15 @@ export function registerEvolveSkillTool(server: McpServer, engine: Engine): void
     name: "evolve_skill",
     title: "Evolve a skill from its runs",
     description:
-      "The whole Trace2Skill loop as one background run: judge unlabelled runs, analyse every run in parallel, merge and apply into a DRAFT version; " +
-      "deepens a skill, or creates one from `purpose`. Answers within waitSeconds. Follow `next` (in agent mode the work is yours).",
+      "The whole Trace2Skill loop as one background run: judge unlabelled runs, analyse each in parallel, merge and apply into a DRAFT version; " +
+      "deepens a skill or creates one from `purpose`. Answers within waitSeconds. Follow `next` (in agent mode the work is yours).",
     input: {
       skill: SkillName.optional().describe("Skill to evolve (not needed with resumeRunId)"),
       purpose: z.string().max(500).optional().describe("Create mode: one line on what the skill helps with"),
       baseVersion: BaseVersion,
       trajectoryIds: z.array(z.string()).optional().describe("Only these runs (default: every run of the skill)"),
       provider: Provider,
-      concurrency: z.number().int().min(1).max(64).optional().describe("Analyses and merges in flight at once (default 8)"),
+      concurrency: z.number().int().min(1).max(64).optional().describe("Analyses and merges in flight (default 8)"),
       fanIn: FanIn,
       minSupport: MinSupport,
       holdout: z
@@ -249,7 +249,7 @@ export function registerEvolveSkillTool(server: McpServer, engine: Engine): void
         .max(0.5)
         .optional()
         .describe("Share of failed runs held out to check the draft on (default 0.2 if ≥ 10 failures; 0: none)"),
-      resumeRunId: RunId.optional().describe("Continue this run: after agent-mode work, or an interruption"),
+      resumeRunId: RunId.optional().describe("Continue this run (after agent-mode work or an interruption)"),
       waitSeconds: WaitSeconds,
     },
     output: RunOutput,

@@ -82,6 +82,8 @@ export function registerSkillStatsTool(server: McpServer, engine: Engine): void 
         (v) =>
           `${v.version === null ? "?" : `v${v.version}`}: ${v.successes}/${v.successes + v.failures} succeeded (${pct(v.successRate)}` +
           `${v.interval ? `, 95% ${pct(v.interval.low)}–${pct(v.interval.high)}` : ""}), ${v.runs} run(s)` +
+          `${v.meanScore !== null ? `, mean score ${v.meanScore.toFixed(2)}` : ""}${v.meanSteps !== null ? `, mean steps ${v.meanSteps.toFixed(1)}` : ""}` +
+          `${v.meanTokens !== null ? `, mean tokens ${Math.round(v.meanTokens)}` : ""}` +
           (v.vsParent ? `; ${v.vsParent.difference >= 0 ? "+" : ""}${(v.vsParent.difference * 100).toFixed(1)} pts vs v${v.vsParent.parent}${v.vsParent.separate ? " (beyond the intervals)" : ""}` : ""),
       );
       return {

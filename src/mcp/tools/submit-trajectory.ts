@@ -23,7 +23,8 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine, 
         .describe("The run as the agent wrote it: a JSON value, or JSON / JSONL text"),
       format: z.string().optional().describe(`Format of \`raw\`: ${FORMAT_NAMES.join(", ")}. Omit to auto-detect.`),
       skill: z.string().optional().describe("Skill name the run is evidence for (lowercase-hyphenated, e.g. airline-support)"),
-      outcome: OutcomeSchema.partial().optional().describe("{ success: true|false|null, score?, feedback?, expected? }"),
+      skillVersion: z.number().int().positive().optional().describe("Skill version the run used (default: the one this session last read)"),
+      outcome: OutcomeSchema.partial().optional().describe("How the run went, when known"),
       tags: z.array(z.string().max(100)).max(50).optional().describe("Free labels, e.g. the agent or a benchmark split"),
     },
     output: {
@@ -47,8 +48,8 @@ export function registerSubmitTrajectoryTool(server: McpServer, engine: Engine, 
         skill: args.skill,
         outcome: args.outcome,
         tags: args.tags,
-        // A run that does not say which version it used: the one this session last read.
-        skillVersion: reads?.versionOf(args.skill),
+        // A run that does not say which version it used: the one given, else the one this session last read of the run's skill.
+        skillVersion: args.skillVersion ?? ((skill) => reads?.versionOf(skill)),
       });
       const first = result.ids[0] ?? "";
       const text =

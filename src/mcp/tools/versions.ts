@@ -43,7 +43,7 @@ export function toolRoots(): string[] {
 const MAX_LISTED_FILES = 20;
 
 const EXPORT_SAFETY =
-  "An export replaces or removes only files an earlier export of the skill wrote (removed if unchanged); it never deletes other files in the folder.";
+  "An export only replaces or removes files an earlier export of the skill wrote (removed if unchanged); other files are never touched.";
 
 function exportAnswer(report: ExportReport | null): { structured: ExportReport | null; text: string } {
   if (!report) return { structured: null, text: "" };
@@ -55,8 +55,8 @@ export function registerPromoteTool(server: McpServer, engine: Engine): void {
     name: "promote_skill_version",
     title: "Promote a draft version",
     description:
-      "Make a (reviewed) draft version the active one: get_skill and the skill:// resources then serve it, and it is exported as a plain skill folder " +
-      "(default: the server's skills dir; `exportTo` for another folder such as .claude/skills). The previous active version is retired, never deleted. " +
+      "Make a reviewed draft the active version (served by get_skill and skill:// resources) and export it as a plain skill folder " +
+      "(default: the server's skills dir; `exportTo` e.g. .claude/skills). The previous active version is retired, never deleted. " +
       EXPORT_SAFETY,
     input: {
       skill: SkillName,
@@ -65,7 +65,7 @@ export function registerPromoteTool(server: McpServer, engine: Engine): void {
       acceptFlagged: z
         .boolean()
         .optional()
-        .describe("Promote even though the version adds lines flagged as possible planted commands (after a person has read them)"),
+        .describe("Promote despite lines flagged as possible planted commands (after a person has read them)"),
     },
     output: {
       ...VersionMetaOutput.shape,

@@ -1,0 +1,455 @@
+import pg from "pg";
+import { AnalysisSchema, type Analysis } from "../../analysis/schema.js";
+import { contentHash } from "../../skill/content-hash.js";
+import {
+  SkillFolderSchema,
+  SkillVersionDetailSchema,
+  SkillVersionMetaSchema,
+  VersionStatusSchema,
+  type SkillFolder,
+  type SkillVersionDetail,
+  type SkillVersionMeta,
+  type VersionStatus,
+} from "../../skill/types.js";
+import { JudgmentSchema, OutcomeSchema, TrajectorySchema, type Judgment, type Outcome, type Trajectory } from "../../trajectory/schema.js";
+import { InvalidInputError, InvalidSkillError, SkillNotFoundError, StoreCorruptError, TrajectoryNotFoundError } from "../../util/errors.js";
+import { checkAnalysisId, checkArtifactName, checkRunId, checkSkillName, checkTrajectoryId, checkVersionNumber } from "../paths.js";
+import { checkTrajectory, parseInput, snapshotEntries, trajectoryRow } from "../records.js";
+import { RunSchema, type Run } from "../run.js";
+import type { DeleteTrajectoriesResult, NewSkillVersion, PutTrajectoryResult, Store, TrajectoryRow } from "../store.js";
+import { migrate } from "./migrations.js";
+
+/**
+ * The store on PostgreSQL (issue 13): the same interface as the file store, for several
+ * servers and workers on one database. Every mutation is one transaction; what the file store
+ * does under its lock, this does with row locks (`SELECT … FOR UPDATE`) on the rows it reads to
+ * decide, so concurrent writers on any machine serialise where they must and nowhere else.
+ * Payloads are the same JSON the file store writes, checked by the same schemas.
+ */
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+export class PgStore implements Store {
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** Local folder for what is not shared (config.json, exports); the state lives in the database. */
+    readonly dataDir: string,
+    /** The connection string without its password, for messages and logs. */
+    readonly location: string,
+  ) {}
+
+  /** Connects, applies pending migrations, and returns the store. */
+  static async open(url: string, dataDir: string): Promise<PgStore> {
+    const location = redactUrl(url);
+    const pool = new pg.Pool({ connectionString: url, max: 10, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
+    // An idle client that loses its connection must not take the process down.
+    pool.on("error", () => undefined);
+    try {
+      await migrate(pool);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new StoreCorruptError(`Cannot use the PostgreSQL store at ${location}: ${err instanceof Error ? err.message : String(err)}. Check that the server runs, the database exists and the user may create tables in it.`);
+    }
+    return new PgStore(pool, dataDir, location);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Runs `fn` in one transaction; retried when PostgreSQL reports a serialisation failure or deadlock. */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query("BEGIN");
+        const out = await fn(client);
+        await client.query("COMMIT");
+        return out;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        const code = (err as { code?: string }).code;
+        if ((code === "40001" || code === "40P01") && attempt < 10) continue;
+        throw err;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  // ---- trajectories ----
+
+  async putTrajectory(t: Trajectory): Promise<PutTrajectoryResult> {
+    const [result] = await this.putTrajectories([t]);
+    if (!result) throw new Error("putTrajectories returned no result for one trajectory");
+    return result;
+  }
+
+  async putTrajectories(ts: Trajectory[]): Promise<PutTrajectoryResult[]> {
+    const checked = ts.map(checkTrajectory);
+    return this.tx(async (c) => {
+      const results: PutTrajectoryResult[] = [];
+      for (const t of checked) {
+        const inserted = await insertTrajectory(c, t);
+        if (inserted) {
+          results.push({ id: t.id, created: true, outcomeUpdated: false });
+          continue;
+        }
+        // Known: an unknown outcome is filled in by a re-submit that brings one, never overwritten.
+        const stored = await lockTrajectory(c, t.id);
+        const outcomeUpdated = stored !== null && stored.outcome.success === null && t.outcome.success !== null;
+        if (stored && outcomeUpdated) await writeTrajectory(c, { ...stored, outcome: t.outcome });
+        results.push({ id: t.id, created: false, outcomeUpdated });
+      }
+      return results;
+    });
+  }
+
+  async getTrajectory(id: string): Promise<Trajectory | null> {
+    checkTrajectoryId(id);
+    const { rows } = await this.pool.query<{ payload: string }>("SELECT payload FROM trajectories WHERE id = $1", [id]);
+    return rows[0] ? parsePayload(rows[0].payload, TrajectorySchema, `trajectory ${id}`) : null;
+  }
+
+  async listTrajectories(filter: { skill?: string; success?: boolean | null } = {}): Promise<TrajectoryRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.skill !== undefined) {
+      args.push(filter.skill);
+      where.push(`skill = $${args.length}`);
+    }
+    if (filter.success !== undefined) {
+      if (filter.success === null) where.push("success IS NULL");
+      else {
+        args.push(filter.success);
+        where.push(`success = $${args.length}`);
+      }
+    }
+    const { rows } = await this.pool.query<RowOfTrajectory>(
+      `SELECT id, skill, success, judged, source, steps, tags, created_at, bytes, skill_version FROM trajectories ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
+      args,
+    );
+    return rows.map(toTrajectoryRow);
+  }
+
+  async setOutcome(id: string, outcome: Outcome): Promise<Trajectory> {
+    checkTrajectoryId(id);
+    const parsed = parseInput(OutcomeSchema, outcome, "outcome");
+    return this.updateTrajectory(id, (t) => ({ ...t, outcome: parsed }));
+  }
+
+  async mergeOutcome(id: string, patch: Partial<Outcome>): Promise<Trajectory> {
+    checkTrajectoryId(id);
+    const parsedPatch = parseInput(OutcomeSchema.partial(), patch, "outcome");
+    const defined = Object.fromEntries(Object.entries(parsedPatch).filter(([, v]) => v !== undefined));
+    return this.updateTrajectory(id, (t) => ({ ...t, outcome: parseInput(OutcomeSchema, { ...t.outcome, ...defined }, "outcome") }));
+  }
+
+  async setJudgment(id: string, judgment: Judgment): Promise<Trajectory> {
+    checkTrajectoryId(id);
+    const parsed = parseInput(JudgmentSchema, judgment, "judgment");
+    return this.updateTrajectory(id, (t) => ({ ...t, judged: parsed }));
+  }
+
+  /** Read (row-locked), change and write one run in a transaction: concurrent partial updates never overwrite each other. */
+  private async updateTrajectory(id: string, change: (t: Trajectory) => Trajectory): Promise<Trajectory> {
+    return this.tx(async (c) => {
+      const stored = await lockTrajectory(c, id);
+      if (!stored) throw new TrajectoryNotFoundError(id);
+      const updated = change(stored);
+      await writeTrajectory(c, updated);
+      return updated;
+    });
+  }
+
+  async deleteTrajectories(ids: string[]): Promise<DeleteTrajectoriesResult> {
+    const wanted = [...new Set(ids)].map(checkTrajectoryId);
+    return this.tx(async (c) => {
+      const gone = await c.query<{ id: string }>("DELETE FROM trajectories WHERE id = ANY($1::text[]) RETURNING id", [wanted]);
+      const deleted = new Set(gone.rows.map((r) => r.id));
+      const derived = await c.query("DELETE FROM analyses WHERE trajectory_ids && $1::text[]", [[...deleted]]);
+      return {
+        deleted: wanted.filter((id) => deleted.has(id)),
+        missing: wanted.filter((id) => !deleted.has(id)),
+        analysesRemoved: derived.rowCount ?? 0,
+      };
+    });
+  }
+
+  // ---- analyses ----
+
+  async putAnalysis(a: Analysis): Promise<void> {
+    const analysis = parseInput(AnalysisSchema, a, "analysis");
+    checkAnalysisId(analysis.id);
+    await this.pool.query(
+      `INSERT INTO analyses (id, skill, base_hash, trajectory_ids, created_at, payload) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET skill = EXCLUDED.skill, base_hash = EXCLUDED.base_hash, trajectory_ids = EXCLUDED.trajectory_ids,
+         created_at = EXCLUDED.created_at, payload = EXCLUDED.payload`,
+      [analysis.id, analysis.skill, analysis.baseHash, analysis.trajectoryIds, analysis.createdAt, JSON.stringify(analysis)],
+    );
+  }
+
+  async getAnalysis(id: string): Promise<Analysis | null> {
+    checkAnalysisId(id);
+    const { rows } = await this.pool.query<{ payload: string }>("SELECT payload FROM analyses WHERE id = $1", [id]);
+    return rows[0] ? parsePayload(rows[0].payload, AnalysisSchema, `analysis ${id}`) : null;
+  }
+
+  async listAnalyses(filter: { skill: string; baseHash?: string }): Promise<Analysis[]> {
+    const { rows } =
+      filter.baseHash === undefined
+        ? await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM analyses WHERE skill = $1 ORDER BY id", [filter.skill])
+        : await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM analyses WHERE skill = $1 AND base_hash = $2 ORDER BY id", [
+            filter.skill,
+            filter.baseHash,
+          ]);
+    return rows.map((r) => parsePayload(r.payload, AnalysisSchema, `analysis ${r.id}`));
+  }
+
+  // ---- skill versions ----
+
+  async addSkillVersion(v: NewSkillVersion): Promise<SkillVersionMeta> {
+    const skill = checkSkillName(v.skill);
+    const folder = parseInput(SkillFolderSchema, v.folder, "skill folder");
+    if (folder.name !== skill) {
+      throw new InvalidSkillError(`The folder is named "${folder.name}" but is being stored as skill "${skill}"; they must match.`);
+    }
+    const entries = snapshotEntries(folder);
+    const hash = contentHash(folder);
+    return this.tx(async (c) => {
+      await c.query("INSERT INTO skills (name, active) VALUES ($1, NULL) ON CONFLICT (name) DO NOTHING", [skill]);
+      // The skill's row lock numbers versions: two writers never take the same number.
+      await c.query("SELECT active FROM skills WHERE name = $1 FOR UPDATE", [skill]);
+      const { rows } = await c.query<{ v: number | null }>("SELECT max(version) AS v FROM skill_versions WHERE skill = $1", [skill]);
+      const version = (rows[0]?.v ?? 0) + 1;
+      const detail = parseInput(
+        SkillVersionDetailSchema,
+        { ...v.detail, skill, version, createdAt: new Date().toISOString(), contentHash: hash, fileCount: entries.length },
+        "skill version",
+      );
+      const meta = SkillVersionMetaSchema.parse(detail);
+      await c.query("INSERT INTO skill_versions (skill, version, status, detail, folder) VALUES ($1, $2, $3, $4, $5)", [
+        skill,
+        version,
+        meta.status,
+        JSON.stringify(detail),
+        JSON.stringify(folder),
+      ]);
+      if (meta.status === "active") await activate(c, skill, version);
+      return { ...meta };
+    });
+  }
+
+  async getSkillVersion(skill: string, version: number): Promise<{ meta: SkillVersionDetail; folder: SkillFolder } | null> {
+    checkSkillName(skill);
+    checkVersionNumber(version);
+    const { rows } = await this.pool.query<{ status: string; detail: string; folder: string }>(
+      "SELECT status, detail, folder FROM skill_versions WHERE skill = $1 AND version = $2",
+      [skill, version],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const detail = parsePayload(row.detail, SkillVersionDetailSchema, `version ${version} of ${skill}`);
+    return {
+      meta: { ...detail, status: VersionStatusSchema.parse(row.status) },
+      folder: parsePayload(row.folder, SkillFolderSchema, `the files of version ${version} of ${skill}`),
+    };
+  }
+
+  async listSkillVersions(skill: string): Promise<SkillVersionMeta[]> {
+    checkSkillName(skill);
+    const { rows } = await this.pool.query<{ status: string; detail: string }>(
+      "SELECT status, detail FROM skill_versions WHERE skill = $1 ORDER BY version",
+      [skill],
+    );
+    return rows.map((r) => SkillVersionMetaSchema.parse({ ...parsePayload(r.detail, SkillVersionDetailSchema, `a version of ${skill}`), status: r.status }));
+  }
+
+  async listSkills(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ name: string }>("SELECT name FROM skills ORDER BY name");
+    return rows.map((r) => r.name).sort();
+  }
+
+  async getActiveVersion(skill: string): Promise<number | null> {
+    checkSkillName(skill);
+    const { rows } = await this.pool.query<{ active: number | null }>("SELECT active FROM skills WHERE name = $1", [skill]);
+    return rows[0]?.active ?? null;
+  }
+
+  async setVersionStatus(skill: string, version: number, status: VersionStatus): Promise<SkillVersionMeta> {
+    checkSkillName(skill);
+    checkVersionNumber(version);
+    const wanted = parseInput(VersionStatusSchema, status, "version status");
+    return this.tx(async (c) => {
+      const skillRow = await c.query<{ active: number | null }>("SELECT active FROM skills WHERE name = $1 FOR UPDATE", [skill]);
+      if (!skillRow.rowCount) throw new SkillNotFoundError(skill);
+      const exists = await c.query("SELECT 1 FROM skill_versions WHERE skill = $1 AND version = $2", [skill, version]);
+      if (!exists.rowCount) throw new SkillNotFoundError(skill, version);
+      if (wanted === "active") {
+        await activate(c, skill, version);
+      } else {
+        if (skillRow.rows[0]?.active === version) await c.query("UPDATE skills SET active = NULL WHERE name = $1", [skill]);
+        await c.query("UPDATE skill_versions SET status = $3 WHERE skill = $1 AND version = $2", [skill, version, wanted]);
+      }
+      const { rows } = await c.query<{ status: string; detail: string }>("SELECT status, detail FROM skill_versions WHERE skill = $1 AND version = $2", [
+        skill,
+        version,
+      ]);
+      const row = rows[0] as { status: string; detail: string };
+      return SkillVersionMetaSchema.parse({ ...parsePayload(row.detail, SkillVersionDetailSchema, `version ${version} of ${skill}`), status: row.status });
+    });
+  }
+
+  // ---- runs ----
+
+  async putRun(run: Run): Promise<void> {
+    const parsed = parseInput(RunSchema, run, "run");
+    checkRunId(parsed.id);
+    await upsertRun(this.pool, parsed);
+  }
+
+  async claimRun(id: string, claim: (current: Run) => Promise<Run>): Promise<Run> {
+    checkRunId(id);
+    return this.tx(async (c) => {
+      const { rows } = await c.query<{ payload: string }>("SELECT payload FROM runs WHERE id = $1 FOR UPDATE", [id]);
+      if (!rows[0]) throw new InvalidInputError(`Run "${id}" not found.`);
+      const current = parsePayload(rows[0].payload, RunSchema, `run ${id}`);
+      const next = parseInput(RunSchema, await claim(current), "run");
+      await upsertRun(c, next);
+      return next;
+    });
+  }
+
+  async getRun(id: string): Promise<Run | null> {
+    checkRunId(id);
+    const { rows } = await this.pool.query<{ payload: string }>("SELECT payload FROM runs WHERE id = $1", [id]);
+    return rows[0] ? parsePayload(rows[0].payload, RunSchema, `run ${id}`) : null;
+  }
+
+  async listRuns(filter: { skill?: string } = {}): Promise<Run[]> {
+    const { rows } =
+      filter.skill === undefined
+        ? await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM runs ORDER BY created_at, id")
+        : await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM runs WHERE skill = $1 ORDER BY created_at, id", [filter.skill]);
+    return rows.map((r) => parsePayload(r.payload, RunSchema, `run ${r.id}`));
+  }
+
+  async writeRunArtifact(runId: string, name: string, value: unknown): Promise<void> {
+    checkRunId(runId);
+    checkArtifactName(name);
+    if (value === undefined) throw new InvalidInputError(`Run artefact "${name}" has no value; pass any JSON value.`);
+    await this.pool.query(
+      "INSERT INTO run_artifacts (run_id, name, value) VALUES ($1, $2, $3) ON CONFLICT (run_id, name) DO UPDATE SET value = EXCLUDED.value",
+      [runId, name, JSON.stringify(value)],
+    );
+  }
+
+  async readRunArtifact<T = unknown>(runId: string, name: string): Promise<T | null> {
+    checkRunId(runId);
+    checkArtifactName(name);
+    const { rows } = await this.pool.query<{ value: string }>("SELECT value FROM run_artifacts WHERE run_id = $1 AND name = $2", [runId, name]);
+    if (!rows[0]) return null;
+    try {
+      return JSON.parse(rows[0].value) as T;
+    } catch {
+      throw new StoreCorruptError(`Run artefact "${name}" of run ${runId} in ${this.location} is not valid JSON.`);
+    }
+  }
+}
+
+// ---- rows ----
+
+interface RowOfTrajectory {
+  id: string;
+  skill: string | null;
+  success: boolean | null;
+  judged: TrajectoryRow["judged"];
+  source: string;
+  steps: number;
+  tags: string[];
+  created_at: string;
+  bytes: number;
+  skill_version: number | null;
+}
+
+function toTrajectoryRow(r: RowOfTrajectory): TrajectoryRow {
+  return {
+    id: r.id,
+    skill: r.skill,
+    success: r.success,
+    source: r.source,
+    steps: r.steps,
+    tags: r.tags,
+    createdAt: r.created_at,
+    judged: r.judged ?? null,
+    bytes: r.bytes,
+    skillVersion: r.skill_version,
+  };
+}
+
+async function insertTrajectory(c: Queryable, t: Trajectory): Promise<boolean> {
+  const payload = JSON.stringify(t);
+  const row = trajectoryRow(t, Buffer.byteLength(payload));
+  const res = await c.query(
+    `INSERT INTO trajectories (id, skill, success, judged, source, steps, tags, created_at, bytes, skill_version, payload)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+    [row.id, row.skill, row.success, row.judged ? JSON.stringify(row.judged) : null, row.source, row.steps, row.tags, row.createdAt, row.bytes, row.skillVersion ?? null, payload],
+  );
+  return (res.rowCount ?? 0) > 0;
+}
+
+async function lockTrajectory(c: Queryable, id: string): Promise<Trajectory | null> {
+  const { rows } = await c.query<{ payload: string }>("SELECT payload FROM trajectories WHERE id = $1 FOR UPDATE", [id]);
+  return rows[0] ? parsePayload(rows[0].payload, TrajectorySchema, `trajectory ${id}`) : null;
+}
+
+async function writeTrajectory(c: Queryable, t: Trajectory): Promise<void> {
+  const payload = JSON.stringify(t);
+  const row = trajectoryRow(t, Buffer.byteLength(payload));
+  await c.query(
+    `UPDATE trajectories SET skill = $2, success = $3, judged = $4, source = $5, steps = $6, tags = $7, created_at = $8, bytes = $9, skill_version = $10, payload = $11
+     WHERE id = $1`,
+    [row.id, row.skill, row.success, row.judged ? JSON.stringify(row.judged) : null, row.source, row.steps, row.tags, row.createdAt, row.bytes, row.skillVersion ?? null, payload],
+  );
+}
+
+/** Makes `version` the active one, retiring the previously active version (the skill's row is locked by the caller). */
+async function activate(c: Queryable, skill: string, version: number): Promise<void> {
+  const { rows } = await c.query<{ active: number | null }>("SELECT active FROM skills WHERE name = $1", [skill]);
+  const previous = rows[0]?.active ?? null;
+  if (previous !== null && previous !== version) {
+    await c.query("UPDATE skill_versions SET status = 'retired' WHERE skill = $1 AND version = $2", [skill, previous]);
+  }
+  await c.query("UPDATE skill_versions SET status = 'active' WHERE skill = $1 AND version = $2", [skill, version]);
+  await c.query("UPDATE skills SET active = $2 WHERE name = $1", [skill, version]);
+}
+
+async function upsertRun(c: Queryable, run: Run): Promise<void> {
+  await c.query(
+    "INSERT INTO runs (id, skill, created_at, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET skill = EXCLUDED.skill, created_at = EXCLUDED.created_at, payload = EXCLUDED.payload",
+    [run.id, run.skill, run.createdAt, JSON.stringify(run)],
+  );
+}
+
+function parsePayload<T>(text: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: unknown } }, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new StoreCorruptError(`The stored ${what} is not valid JSON.`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new StoreCorruptError(`The stored ${what} does not match its schema.`);
+  return parsed.data;
+}
+
+/** postgres://user:secret@host/db → postgres://user:***@host/db */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an unparsable PostgreSQL URL)";
+  }
+}
