@@ -7,6 +7,7 @@ import type { ModelSettings } from "../llm/config.js";
 /** Options every command understands. */
 export const GLOBAL_OPTIONS = {
   "data-dir": { type: "string" },
+  store: { type: "string" },
   "skills-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
@@ -14,6 +15,8 @@ export const GLOBAL_OPTIONS = {
 
 export const GLOBAL_HELP = `Global options:
   --data-dir <dir>     data directory (default $TRACE2SKILL_HOME or ~/.trace2skill)
+  --store <url>        keep the state in PostgreSQL (postgres://…; default $TRACE2SKILL_STORE,
+                       else "store" in config.json, else the data directory)
   --skills-dir <dir>   where promote/export write skill folders (default $TRACE2SKILL_SKILLS_DIR, else <data>/export;
                        e.g. .claude/skills)
   --json               machine-readable output
@@ -33,7 +36,7 @@ export const MODEL_HELP = `Model options (default: $OPENAI_BASE_URL / $OPENAI_AP
   --provider <p>       openai-compatible | heuristic (default: the model when configured, else heuristic)`;
 
 export async function openEngine(
-  values: { "data-dir"?: string; "skills-dir"?: string; "base-url"?: string; model?: string; concurrency?: string },
+  values: { "data-dir"?: string; "skills-dir"?: string; store?: string; "base-url"?: string; model?: string; concurrency?: string },
 ): Promise<Engine> {
   const dataDir = resolveDataDir(values["data-dir"]);
   const file = await loadConfigFile(dataDir);
@@ -56,6 +59,7 @@ export async function openEngine(
     modelConfig,
     concurrency,
     ...(policy ? { regressionPolicy: policy } : {}),
+    store: values.store ?? (process.env.TRACE2SKILL_STORE || file.store),
   });
 }
 

@@ -18,6 +18,10 @@ export const ConfigFileSchema = z.object({
     .enum(["flag", "auto-rollback"])
     .optional()
     .describe("When the active version's runs show it worse than its parent: flag it (default), or also roll it back"),
+  store: z
+    .string()
+    .optional()
+    .describe('Where the state lives: a postgres:// URL shared by several servers and workers; unset (or "file"): the data directory'),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import { pidAlive } from "../util/pid.js";
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
@@ -11,6 +13,18 @@ import { log } from "../util/log.js";
 const TERMINAL: ReadonlySet<RunStage> = new Set(["done", "failed", "cancelled"]);
 /** Progress is persisted at most this often (every stage change is persisted at once). */
 const PERSIST_EVERY_MS = 500;
+/**
+ * A live run writes a heartbeat this often, and looks for a cancel request from another
+ * process (another replica on the same store). A run on another machine whose heartbeat is
+ * older than six heartbeats is taken for interrupted. `TRACE2SKILL_RUN_HEARTBEAT_MS` sets it (default 5 s).
+ */
+export function heartbeatMs(): number {
+  return Math.max(100, Number(process.env.TRACE2SKILL_RUN_HEARTBEAT_MS) || 5_000);
+}
+/** How often a wait on a run of another process looks at the store. */
+const REMOTE_POLL_MS = 250;
+/** The artefact another process writes to ask the process running a run to stop it. */
+export const CANCEL_REQUEST = "cancel-request";
 
 export function isTerminal(stage: RunStage): boolean {
   return TERMINAL.has(stage);
@@ -22,6 +36,33 @@ export function newRunId(kind: Run["kind"]): string {
 }
 
 export { pidAlive };
+
+/** This machine, as runs record it: a pid is only meaningful on the machine that issued it. */
+export const HOST = hostId();
+
+function hostId(): string {
+  let boot = "";
+  try {
+    boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().slice(0, 8);
+  } catch {
+    // Not Linux: the host name alone.
+  }
+  return boot ? `${os.hostname()}#${boot}` : os.hostname();
+}
+
+/** Whether the process that ran a run (not this one) still does: by pid on this machine, by heartbeat on another. */
+function aliveElsewhere(run: Run): boolean {
+  if (run.host !== undefined && run.host !== HOST) {
+    const beat = Date.parse(run.heartbeatAt ?? run.updatedAt);
+    return Number.isFinite(beat) && Date.now() - beat < heartbeatMs() * 6;
+  }
+  // This process may hold several engines (tests, embedders): its own runs are known by id.
+  if (run.pid === process.pid) return RUNNING_HERE.has(run.id);
+  return pidAlive(run.pid);
+}
+
+/** Runs live in this process, whichever RunTracker started them. */
+const RUNNING_HERE = new Set<string>();
 
 /** Handle a running stage uses to report progress; persisted so any process can poll it. */
 export class RunHandle {
@@ -93,11 +134,17 @@ export class RunHandle {
     return this.persist(true);
   }
 
+  /** A sign of life for other processes polling the run. */
+  heartbeat(): Promise<void> {
+    return this.persist(true);
+  }
+
   private persist(force: boolean): Promise<void> {
     const now = Date.now();
     if (!force && now - this.lastPersist < PERSIST_EVERY_MS) return this.pending;
     this.lastPersist = now;
-    const snapshot: Run = { ...this.run, updatedAt: new Date().toISOString(), pid: process.pid };
+    const stamp = new Date().toISOString();
+    const snapshot: Run = { ...this.run, updatedAt: stamp, heartbeatAt: stamp, pid: process.pid, host: HOST };
     // Writes are chained so an older snapshot never lands after a newer one.
     this.pending = this.pending
       .then(() => this.store.putRun(snapshot))
@@ -122,6 +169,15 @@ export class RunTracker {
     setMaxListeners(0, controller.signal);
     const handle = new RunHandle(this.store, run, controller.signal);
     await handle.stage(run.stage, run.progress.message);
+    // Heartbeat, and a cancel asked for by another process on the same store.
+    const beat = setInterval(() => {
+      void (async () => {
+        const request = await this.store.readRunArtifact<{ at: string }>(run.id, CANCEL_REQUEST).catch(() => null);
+        if (request && !controller.signal.aborted) controller.abort(new Error("cancelled"));
+        else await handle.heartbeat();
+      })();
+    }, heartbeatMs());
+    beat.unref();
     const done = work(handle)
       .then((patch) => handle.finish({ stage: "done", ...patch }))
       .catch(async (err: unknown) => {
@@ -131,16 +187,24 @@ export class RunTracker {
           errors: [...handle.run.errors, cancelled ? "cancelled" : errorMessage(err)],
         });
       })
-      .finally(() => this.live.delete(run.id));
+      .finally(() => {
+        clearInterval(beat);
+        this.live.delete(run.id);
+        RUNNING_HERE.delete(run.id);
+      });
     this.live.set(run.id, { handle, controller, done });
+    RUNNING_HERE.add(run.id);
     parentSignal?.addEventListener("abort", () => controller.abort(parentSignal.reason), { once: true });
     return handle;
   }
 
-  /** Wait for a live run up to `ms` (Infinity: until it ends); true when it has finished. */
+  /**
+   * Wait for a run up to `ms` (Infinity: until it ends); true when it has finished. A run of
+   * another process (another replica on the same store) is watched through the store.
+   */
   async wait(runId: string, ms: number): Promise<boolean> {
     const entry = this.live.get(runId);
-    if (!entry) return true;
+    if (!entry) return this.waitRemote(runId, ms);
     if (!Number.isFinite(ms)) {
       await entry.done;
       return true;
@@ -152,19 +216,38 @@ export class RunTracker {
     return finished;
   }
 
-  cancel(runId: string): boolean {
+  private async waitRemote(runId: string, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const run = await this.get(runId);
+      if (!run || isTerminal(run.stage) || run.interrupted) return true;
+      if (Date.now() >= until) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(REMOTE_POLL_MS, Math.max(0, until - Date.now()))));
+    }
+  }
+
+  /**
+   * Stop a run: at once when this process runs it; when another process does (another replica
+   * on the same store), a cancel request is stored, which that process acts on at its next
+   * heartbeat. "not-running": the run is finished, interrupted or unknown.
+   */
+  async cancel(runId: string): Promise<"cancelled" | "requested" | "not-running"> {
     const entry = this.live.get(runId);
-    if (!entry) return false;
-    entry.controller.abort(new Error("cancelled"));
-    return true;
+    if (entry) {
+      entry.controller.abort(new Error("cancelled"));
+      return "cancelled";
+    }
+    const run = await this.get(runId);
+    if (!run || isTerminal(run.stage) || run.interrupted) return "not-running";
+    await this.store.writeRunArtifact(runId, CANCEL_REQUEST, { at: new Date().toISOString(), by: `${HOST}:${process.pid}` });
+    return "requested";
   }
 
   /** The stored run, with runs whose process is gone reported as interrupted. */
   async get(runId: string): Promise<(Run & { interrupted: boolean }) | null> {
     const run = this.live.get(runId)?.handle.run ?? (await this.store.getRun(runId));
     if (!run) return null;
-    const orphan =
-      !isTerminal(run.stage) && !this.live.has(runId) && (run.pid === process.pid || !pidAlive(run.pid));
+    const orphan = !isTerminal(run.stage) && !this.live.has(runId) && !aliveElsewhere(run);
     return { ...run, interrupted: orphan };
   }
 

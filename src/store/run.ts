@@ -18,5 +18,7 @@ export const RunSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   pid: z.number().int().optional().describe("Process that runs it, to tell a crashed run from a live one"),
+  host: z.string().optional().describe("Machine of that process: a pid means something only there"),
+  heartbeatAt: z.string().optional().describe("Last sign of life of the process running it (written every few seconds while it runs)"),
 });
 export type Run = z.infer<typeof RunSchema>;

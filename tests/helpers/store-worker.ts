@@ -1,11 +1,15 @@
 /**
  * Child process for the multi-process store test:
- *   node --import tsx tests/helpers/store-worker.ts <dataDir> <count> <seed> [batch]
- * Opens the shared data dir, puts <count> distinct trajectories concurrently (one
- * putTrajectory each, or putTrajectories batches of [batch]), and prints their ids as a
- * JSON array on stdout.
+ *   node --import tsx tests/helpers/store-worker.ts <dataDir|postgres://…> <count> <seed> [batch]
+ * Opens the shared data dir (or PostgreSQL database), puts <count> distinct trajectories
+ * concurrently (one putTrajectory each, or putTrajectories batches of [batch]), and prints
+ * their ids as a JSON array on stdout; with seed "same" every worker puts the same runs and
+ * prints [id, created] pairs.
  */
-import { openStore } from "../../src/store/file-store.js";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { openStoreAt } from "../../src/store/open.js";
 import { finaliseTrajectory, TrajectoryDraftSchema } from "../../src/trajectory/schema.js";
 
 const [dataDir, countText, seed, batchText] = process.argv.slice(2);
@@ -14,7 +18,9 @@ if (!dataDir || !countText || !seed) {
   process.exit(2);
 }
 
-const store = await openStore(dataDir);
+const store = dataDir.startsWith("postgres")
+  ? await openStoreAt(await mkdtemp(path.join(os.tmpdir(), "t2s-pg-worker-")), dataDir)
+  : await openStoreAt(dataDir);
 const trajectories = Array.from({ length: Number(countText) }, (_, i) =>
   finaliseTrajectory(
     TrajectoryDraftSchema.parse({
@@ -39,4 +45,4 @@ const results =
         )
       ).flat()
     : await Promise.all(trajectories.map((t) => store.putTrajectory(t)));
-process.stdout.write(JSON.stringify(results.map((r) => r.id)) + "\n");
+process.stdout.write(JSON.stringify(seed === "same" ? results.map((r) => [r.id, r.created]) : results.map((r) => r.id)) + "\n");

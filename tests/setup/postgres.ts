@@ -56,6 +56,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const initdb = findBin("initdb");
   const pgCtl = findBin("pg_ctl");
   if (!initdb || !pgCtl) {
+    if (process.env.TRACE2SKILL_REQUIRE_PG) throw new Error("TRACE2SKILL_REQUIRE_PG is set but PostgreSQL is not installed (apt-get install postgresql).");
     project.provide("pgUrl", null);
     project.provide("pgMissing", "PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run does it), and TRACE2SKILL_TEST_PG is not set");
     return () => undefined;

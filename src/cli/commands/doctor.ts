@@ -9,6 +9,9 @@ import { readSkillFolder } from "../../skill/folder.js";
 import { formatProblems, validateSkill } from "../../skill/validate.js";
 import { FileStore, openStore } from "../../store/file-store.js";
 import { withLock } from "../../store/lock.js";
+import { openStoreAt } from "../../store/open.js";
+import { PgStore, redactUrl } from "../../store/postgres/pg-store.js";
+import type { Store } from "../../store/store.js";
 import { ConflictError, errorMessage } from "../../util/errors.js";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, out, type Command } from "../context.js";
 
@@ -48,10 +51,16 @@ ${GLOBAL_HELP}`,
     const fileSkillsDir = await loadConfigFile(dataDir).then((f) => f.skillsDir, () => undefined);
     const skillsDir = resolveSkillsDir(dataDir, values["skills-dir"] ?? (process.env.TRACE2SKILL_SKILLS_DIR || fileSkillsDir));
     const dataDirCheck = await checkDataDir(dataDir);
+    // The store as the server chooses it: --store, TRACE2SKILL_STORE, then the config file.
+    const storeUrl = values.store ?? (process.env.TRACE2SKILL_STORE || (await loadConfigFile(dataDir).then((f) => f.store, () => undefined)));
     const checks = [
       checkNode(process.versions.node),
       dataDirCheck,
-      dataDirCheck.ok ? await checkStore(dataDir, values.repair === true) : { name: "store", ok: false, detail: "not checked: the data dir is not usable" },
+      storeUrl
+        ? await checkPostgresStore(storeUrl, dataDir)
+        : dataDirCheck.ok
+          ? await checkStore(dataDir, values.repair === true)
+          : { name: "store", ok: false, detail: "not checked: the data dir is not usable" },
       await checkModelConfig(process.env, dataDir),
       await checkSkillsDir(skillsDir),
     ];
@@ -115,6 +124,25 @@ async function checkDataDir(dataDir: string): Promise<CheckResult> {
 
 function dataDirFix(dataDir: string): string {
   return `Make ${dataDir} a writable folder (check its permissions, and that no part of the path is a file), or choose another data directory with --data-dir or TRACE2SKILL_HOME.`;
+}
+
+/** A PostgreSQL store: it connects, its migrations are applied (opening applies them), and what it holds. */
+async function checkPostgresStore(location: string, dataDir: string): Promise<CheckResult> {
+  let store: Store | null = null;
+  try {
+    store = await openStoreAt(dataDir, location);
+    const [runs, skills] = await Promise.all([store.listTrajectories(), store.listSkills()]);
+    return { name: "store", ok: true, detail: `PostgreSQL at ${redactUrl(location)}, schema up to date: ${runs.length} run(s), ${skills.length} skill(s)` };
+  } catch (err) {
+    return {
+      name: "store",
+      ok: false,
+      detail: errorMessage(err),
+      fix: "Check the URL (--store, TRACE2SKILL_STORE or \"store\" in config.json), that PostgreSQL runs and accepts the user, and that the database exists.",
+    };
+  } finally {
+    if (store instanceof PgStore) await store.close();
+  }
 }
 
 async function checkStore(dataDir: string, repair: boolean): Promise<CheckResult> {

@@ -299,15 +299,29 @@ export function registerCancelRunTool(server: McpServer, engine: Engine): void {
   defineTool(server, {
     name: "cancel_run",
     title: "Cancel a run",
-    description: "Stop a running evolve or consolidate run of this server. What it saved stays, so it can be resumed later.",
+    description: "Stop a running evolve or consolidate run (any server on this store). What it saved stays; it can be resumed.",
     input: { runId: RunId.describe("The run to stop") },
-    output: { cancelled: z.boolean(), next: NextStepSchema },
+    output: {
+      cancelled: z.boolean().describe("Stopped, or asked to stop"),
+      requested: z.boolean().describe("Another server runs it: it stops at its next heartbeat (a few seconds)"),
+      next: NextStepSchema,
+    },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handle(args) {
-      const cancelled = engine.runs.cancel(args.runId);
+      const outcome = await engine.runs.cancel(args.runId);
+      const cancelled = outcome !== "not-running";
       return {
-        structured: { cancelled, next: cancelled ? { tool: "get_run", arguments: { runId: args.runId }, reason: "See the run stop." } : null },
-        text: cancelled ? `Cancelling ${args.runId}.` : `Run ${args.runId} is not running in this server process.`,
+        structured: {
+          cancelled,
+          requested: outcome === "requested",
+          next: cancelled ? { tool: "get_run", arguments: { runId: args.runId, waitSeconds: 10 }, reason: "See the run stop." } : null,
+        },
+        text:
+          outcome === "cancelled"
+            ? `Cancelling ${args.runId}.`
+            : outcome === "requested"
+              ? `Run ${args.runId} runs in another server process on this store: asked it to stop (it does at its next heartbeat, within a few seconds).`
+              : `Run ${args.runId} is not running (finished, interrupted, or unknown).`,
       };
     },
   });

@@ -43,7 +43,7 @@ export function toolRoots(): string[] {
 const MAX_LISTED_FILES = 20;
 
 const EXPORT_SAFETY =
-  "An export only replaces or removes files an earlier export of the skill wrote (removed if unchanged); other files are never touched.";
+  "An export only replaces or removes files an earlier export of the skill wrote (removed if unchanged); it never deletes other files.";
 
 function exportAnswer(report: ExportReport | null): { structured: ExportReport | null; text: string } {
   if (!report) return { structured: null, text: "" };

@@ -1,0 +1,98 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { Engine } from "../../src/engine.js";
+import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
+import { REPO_ROOT, TAU_FIXTURE, callTool, connectInMemory, textOf } from "../helpers/mcp.js";
+import { startScriptedModel } from "../helpers/scripted-model.js";
+
+/**
+ * Issue 13 (first part): the whole engine on the PostgreSQL store. The fixture evolves to the
+ * same draft as on the file store, and two engines on one database (two replicas) share
+ * everything: runs submitted to one are evolved by the other, and a run started on one is
+ * polled from the other.
+ */
+
+const SKILL = "airline-support";
+
+async function evolveFixture(engine: Engine): Promise<{ version: number; hash: string }> {
+  await engine.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+  await engine.submit({ raw: await readFile(TAU_FIXTURE, "utf8"), format: "tau-bench", skill: SKILL });
+  const handle = await engine.evolution.startEvolve({ skill: SKILL, provider: "heuristic" }, { surface: "cli" });
+  await engine.runs.wait(handle.id, Infinity);
+  const version = (await engine.runView(handle.id)).result?.version;
+  if (!version) throw new Error("no draft");
+  return { version, hash: (await engine.versionDetail(SKILL, version)).contentHash };
+}
+
+describe.skipIf(!pgUrl)("the engine on PostgreSQL", () => {
+  it("evolves the fixture to the same draft as the file store", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-pg-engine-"));
+    const onFiles = await Engine.open({ dataDir: path.join(dir, "files"), skillsDir: path.join(dir, "export-a") });
+    const onPg = await Engine.open({ dataDir: path.join(dir, "pg"), skillsDir: path.join(dir, "export-b"), store: await freshDatabase() });
+    const [a, b] = [await evolveFixture(onFiles), await evolveFixture(onPg)];
+    expect(b).toEqual(a);
+    expect(onPg.versionPath(SKILL, b.version)).toBeNull();
+  }, 120_000);
+
+  it("shares runs, versions and evolve runs between two engines on one database", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-pg-replicas-"));
+    const url = await freshDatabase();
+    const one = await Engine.open({ dataDir: path.join(dir, "one"), skillsDir: path.join(dir, "export-one"), store: url });
+    const two = await Engine.open({ dataDir: path.join(dir, "two"), skillsDir: path.join(dir, "export-two"), store: url });
+    const clientOne = await connectInMemory(one);
+    const clientTwo = await connectInMemory(two);
+    await one.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+    const submitted = await callTool(clientOne, "submit_trajectory", { raw: await readFile(TAU_FIXTURE, "utf8"), format: "tau-bench", skill: SKILL });
+    expect(submitted.isError, textOf(submitted)).toBeFalsy();
+    const listed = await callTool(clientTwo, "list_skills", {});
+    expect(textOf(listed)).toMatch(/airline-support/);
+    expect((listed.structuredContent as { skills: { trajectories: { total: number } }[] }).skills[0]?.trajectories.total).toBe(100);
+    // Started on two, polled on one.
+    const started = await callTool(clientTwo, "evolve_skill", { skill: SKILL, provider: "heuristic", waitSeconds: 0 });
+    const runId = (started.structuredContent as { runId: string }).runId;
+    let view = (await callTool(clientOne, "get_run", { runId, waitSeconds: 30 })).structuredContent as { finished: boolean; result: { version: number | null } | null };
+    while (!view.finished) view = (await callTool(clientOne, "get_run", { runId, waitSeconds: 30 })).structuredContent as typeof view;
+    expect(view.result?.version).toBe(2);
+    const promoted = await callTool(clientOne, "promote_skill_version", { skill: SKILL, version: 2 });
+    expect(promoted.isError, textOf(promoted)).toBeFalsy();
+    expect(await two.store.getActiveVersion(SKILL)).toBe(2);
+    await clientOne.close();
+    await clientTwo.close();
+  }, 120_000);
+});
+
+if (!pgUrl) it.skip(`the engine on PostgreSQL: skipped, ${pgMissing}`, () => undefined);
+
+describe.skipIf(!pgUrl)("a run shared by two replicas", () => {
+  it("is waited on and cancelled from the replica that does not run it", async () => {
+    process.env.TRACE2SKILL_RUN_HEARTBEAT_MS = "200";
+    const { fake, modelConfig } = await startScriptedModel({ latencyMs: 400, config: { concurrency: 1 } });
+    try {
+      const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-pg-cancel-"));
+      const url = await freshDatabase();
+      const runner = await Engine.open({ dataDir: path.join(dir, "one"), skillsDir: path.join(dir, "x1"), store: url, modelConfig, concurrency: 1 });
+      const other = await Engine.open({ dataDir: path.join(dir, "two"), skillsDir: path.join(dir, "x2"), store: url });
+      await runner.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+      await runner.submit({ raw: await readFile(TAU_FIXTURE, "utf8"), format: "tau-bench", skill: SKILL });
+      const handle = await runner.evolution.startEvolve({ skill: SKILL, holdout: 0 }, { surface: "cli" });
+      const client = await connectInMemory(other);
+      // get_run on the other replica waits (through the store) instead of answering at once.
+      const started = Date.now();
+      const polled = await callTool(client, "get_run", { runId: handle.id, waitSeconds: 1 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(polled.structuredContent).toMatchObject({ finished: false, stage: "analysing" });
+      const cancel = await callTool(client, "cancel_run", { runId: handle.id });
+      expect(cancel.structuredContent).toMatchObject({ cancelled: true, requested: true });
+      expect(textOf(cancel)).toMatch(/asked it to stop/);
+      const after = await callTool(client, "get_run", { runId: handle.id, waitSeconds: 20 });
+      expect(after.structuredContent).toMatchObject({ finished: true, stage: "cancelled" });
+      expect((await callTool(client, "cancel_run", { runId: handle.id })).structuredContent).toMatchObject({ cancelled: false });
+      await client.close();
+    } finally {
+      delete process.env.TRACE2SKILL_RUN_HEARTBEAT_MS;
+      await fake.close();
+    }
+  }, 60_000);
+});
