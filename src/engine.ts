@@ -162,6 +162,7 @@ export class Engine {
   /** Active version of each skill as last seen, to notice promotions made by other processes. */
   private activeSeen = new Map<string, number | null>();
   private activeWatch: NodeJS.Timeout | null = null;
+  private activeUnwatch: Promise<(() => Promise<void>) | null> | null = null;
 
   private constructor(
     readonly store: Store,
@@ -475,7 +476,17 @@ export class Engine {
     this.activeChangeListeners.add(listener);
     if (!this.activeWatch) {
       void this.activeVersions().then((seen) => (this.activeSeen = seen));
-      this.activeWatch = setInterval(() => void this.noticeActiveChanges(), ACTIVE_WATCH_MS);
+      // A store that tells of changes (PostgreSQL's LISTEN/NOTIFY) is listened to; the poll stays, slower, as a safety net.
+      const pushed = this.store.watchActiveVersions;
+      if (pushed) {
+        this.activeUnwatch = pushed
+          .call(this.store, () => void this.noticeActiveChanges())
+          .catch((err: unknown) => {
+            log.warn("could not LISTEN for promotions; polling instead", { error: errorMessage(err) });
+            return null;
+          });
+      }
+      this.activeWatch = setInterval(() => void this.noticeActiveChanges(), pushed ? ACTIVE_WATCH_MS * 15 : ACTIVE_WATCH_MS);
       this.activeWatch.unref();
     }
     return () => {
@@ -483,6 +494,8 @@ export class Engine {
       if (this.activeChangeListeners.size === 0 && this.activeWatch) {
         clearInterval(this.activeWatch);
         this.activeWatch = null;
+        void this.activeUnwatch?.then((stop) => stop?.());
+        this.activeUnwatch = null;
       }
     };
   }

@@ -94,4 +94,10 @@ export interface Store {
   /** Run artefacts (merge levels, final patch, report) as JSON files under runs/<id>/. */
   writeRunArtifact(runId: string, name: string, value: unknown): Promise<void>;
   readRunArtifact<T = unknown>(runId: string, name: string): Promise<T | null>;
+
+  /**
+   * Optional: be told at once when another process changes a skill's active version (the
+   * PostgreSQL store's LISTEN/NOTIFY). Without it the engine polls. Returns the unsubscribe.
+   */
+  watchActiveVersions?(onChange: (skill: string) => void): Promise<() => Promise<void>>;
 }

@@ -1,7 +1,8 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Engine } from "../../src/engine.js";
 import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
 import { REPO_ROOT, TAU_FIXTURE, callTool, connectInMemory, textOf } from "../helpers/mcp.js";
@@ -95,4 +96,29 @@ describe.skipIf(!pgUrl)("a run shared by two replicas", () => {
       await fake.close();
     }
   }, 60_000);
+});
+
+describe.skipIf(!pgUrl)("promotions across replicas", () => {
+  it("reach a subscribed client of another replica at once, through LISTEN/NOTIFY (the poll is 30 s there)", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-pg-notify-"));
+    const url = await freshDatabase();
+    const one = await Engine.open({ dataDir: path.join(dir, "one"), skillsDir: path.join(dir, "x1"), store: url });
+    const two = await Engine.open({ dataDir: path.join(dir, "two"), skillsDir: path.join(dir, "x2"), store: url });
+    await one.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+    const copy = path.join(dir, "copy", SKILL);
+    await cp(path.join(REPO_ROOT, "skills", SKILL), copy, { recursive: true });
+    await writeFile(path.join(copy, "SKILL.md"), `${await readFile(path.join(copy, "SKILL.md"), "utf8")}\n- A rule of v2.\n`);
+    const draft = (await one.importSkill(copy, { activate: false })).version;
+    const client = await connectInMemory(two);
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    await client.subscribeResource({ uri: `skill://${SKILL}/SKILL.md` });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await one.promote(SKILL, draft, { export: false });
+    await expect.poll(() => updated, { timeout: 12_000, interval: 50 }).toContain(`skill://${SKILL}/SKILL.md`);
+    // Well before the 30 s poll: the notification brought it.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await client.close();
+  });
 });

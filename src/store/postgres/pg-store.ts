@@ -32,6 +32,7 @@ type Queryable = pg.Pool | pg.PoolClient;
 export class PgStore implements Store {
   private constructor(
     private readonly pool: pg.Pool,
+    private readonly url: string,
     /** Local folder for what is not shared (config.json, exports); the state lives in the database. */
     readonly dataDir: string,
     /** The connection string without its password, for messages and logs. */
@@ -50,11 +51,51 @@ export class PgStore implements Store {
       await pool.end().catch(() => undefined);
       throw new StoreCorruptError(`Cannot use the PostgreSQL store at ${location}: ${err instanceof Error ? err.message : String(err)}. Check that the server runs, the database exists and the user may create tables in it.`);
     }
-    return new PgStore(pool, dataDir, location);
+    return new PgStore(pool, url, dataDir, location);
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.listeners].map((stop) => stop()));
     await this.pool.end();
+  }
+
+  private readonly listeners = new Set<() => Promise<void>>();
+
+  /**
+   * Promotions and rollbacks made by any replica, told at once: a dedicated connection LISTENs
+   * on the channel every change of an active version NOTIFYs (sent when its transaction commits).
+   * A lost connection is reopened after a second; the engine's slow poll covers the gap.
+   */
+  async watchActiveVersions(onChange: (skill: string) => void): Promise<() => Promise<void>> {
+    let client: pg.Client | null = null;
+    let stopped = false;
+    let retry: NodeJS.Timeout | null = null;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url });
+      c.on("notification", (n) => {
+        if (n.channel === ACTIVE_CHANNEL && n.payload) onChange(n.payload);
+      });
+      c.on("error", () => {
+        if (stopped) return;
+        c.end().catch(() => undefined);
+        retry = setTimeout(() => void connect().catch(() => undefined), 1_000);
+        retry.unref();
+      });
+      await c.connect();
+      await c.query(`LISTEN ${ACTIVE_CHANNEL}`);
+      // Keep the process free to exit: this connection is only a listener.
+      (c as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+      client = c;
+    };
+    await connect();
+    const stop = async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      this.listeners.delete(stop);
+      await client?.end().catch(() => undefined);
+    };
+    this.listeners.add(stop);
+    return stop;
   }
 
   /** Runs `fn` in one transaction; retried when PostgreSQL reports a serialisation failure or deadlock. */
@@ -288,7 +329,10 @@ export class PgStore implements Store {
       if (wanted === "active") {
         await activate(c, skill, version);
       } else {
-        if (skillRow.rows[0]?.active === version) await c.query("UPDATE skills SET active = NULL WHERE name = $1", [skill]);
+        if (skillRow.rows[0]?.active === version) {
+          await c.query("UPDATE skills SET active = NULL WHERE name = $1", [skill]);
+          await c.query("SELECT pg_notify($1, $2)", [ACTIVE_CHANNEL, skill]);
+        }
         await c.query("UPDATE skill_versions SET status = $3 WHERE skill = $1 AND version = $2", [skill, version, wanted]);
       }
       const { rows } = await c.query<{ status: string; detail: string }>("SELECT status, detail FROM skill_versions WHERE skill = $1 AND version = $2", [
@@ -422,7 +466,11 @@ async function activate(c: Queryable, skill: string, version: number): Promise<v
   }
   await c.query("UPDATE skill_versions SET status = 'active' WHERE skill = $1 AND version = $2", [skill, version]);
   await c.query("UPDATE skills SET active = $2 WHERE name = $1", [skill, version]);
+  await c.query("SELECT pg_notify($1, $2)", [ACTIVE_CHANNEL, skill]);
 }
+
+/** The channel every change of a skill's active version is NOTIFYed on (payload: the skill's name). */
+const ACTIVE_CHANNEL = "trace2skill_active";
 
 async function upsertRun(c: Queryable, run: Run): Promise<void> {
   await c.query(
