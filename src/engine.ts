@@ -14,6 +14,8 @@ import { latestPerSession } from "./evolution/inputs.js";
 import type { SkipNote } from "./trajectory/importers/types.js";
 import { FileStore } from "./store/file-store.js";
 import { openStoreAt } from "./store/open.js";
+import { PgStore } from "./store/postgres/pg-store.js";
+import { Fleet } from "./fleet/dispatch.js";
 import { StorePaths, checkSkillName } from "./store/paths.js";
 import { effectiveSuccess, type DeleteTrajectoriesResult, type Store, type TrajectoryRow } from "./store/store.js";
 import { matchesOutcome, summariseRun, type OutcomeFilter, type RunSummary } from "./trajectory/summary.js";
@@ -174,6 +176,8 @@ export class Engine {
       runs: this.runs,
       modelConfig: options.modelConfig ?? null,
       concurrency: options.concurrency ?? options.modelConfig?.concurrency ?? DEFAULT_CONCURRENCY,
+      // On PostgreSQL, `trace2skill worker` processes may take the analyses and merges.
+      fleet: store instanceof PgStore ? new Fleet(store.connectionString, store) : null,
     });
   }
 
@@ -184,6 +188,14 @@ export class Engine {
 
   get dataDir(): string {
     return this.options.dataDir;
+  }
+
+  /** Let go of connections (the PostgreSQL store's pool and job queue); the file store holds none. */
+  async close(): Promise<void> {
+    if (this.activeWatch) clearInterval(this.activeWatch);
+    this.activeWatch = null;
+    await this.evolution.closeFleet();
+    if (this.store instanceof PgStore) await this.store.close();
   }
 
   /** Where promote and export write by default. */

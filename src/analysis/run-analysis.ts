@@ -8,7 +8,8 @@ import type { Trajectory } from "../trajectory/schema.js";
 import { InvalidInputError, errorMessage } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
 import { log } from "../util/log.js";
-import { analyseTrajectory, analystFor } from "./analysts.js";
+import type { AnalysisJob } from "../fleet/jobs.js";
+import { analyseTrajectory, analystFor, type AnalystResult } from "./analysts.js";
 import { mineHeuristicLessons } from "./heuristic.js";
 import { analystPromptHash } from "./prompts.js";
 import type { Usage } from "../llm/usage.js";
@@ -78,6 +79,8 @@ export interface RunAnalysesInput {
   budgetTokens?: number;
   /** Heuristic provider only: fewest runs behind a mined lesson. */
   minSupport?: number;
+  /** Hand each analysis to a worker of the fleet instead of calling the model here (fleet/dispatch.ts). */
+  remote?: (job: AnalysisJob, signal?: AbortSignal) => Promise<Analysis>;
 }
 
 export interface RunAnalysesResult {
@@ -89,6 +92,36 @@ export interface RunAnalysesResult {
   cached: number;
   /** Usage of this call only: cached analyses cost nothing now. */
   usage: Usage;
+}
+
+/** The stored analysis of one model analyst's reply (also made by fleet workers, so both store the same record). */
+export function modelAnalysis(input: {
+  key: string;
+  skill: string;
+  trajectoryId: string;
+  base: { version: number; folder: SkillFolder };
+  config: AnalystConfig;
+  provider: ProviderName;
+  result: AnalystResult;
+}): Analysis {
+  const { result } = input;
+  if (result.dropped.length > 0) log.info("analyst output dropped", { trajectoryId: input.trajectoryId, dropped: result.dropped });
+  return {
+    id: input.key,
+    skill: input.skill,
+    trajectoryIds: [input.trajectoryId],
+    baseVersion: input.base.version,
+    baseHash: hashJson(input.base.folder),
+    analyst: input.config.analyst,
+    configHash: hashJson(input.config),
+    provider: input.provider,
+    lessons: result.lessons,
+    diagnosis: result.diagnosis,
+    patch: result.patch,
+    ...(result.ruleVerdicts.length > 0 ? { ruleVerdicts: result.ruleVerdicts } : {}),
+    usage: result.usage,
+    createdAt: new Date().toISOString(),
+  };
 }
 
 export async function runAnalyses(input: RunAnalysesInput): Promise<RunAnalysesResult> {
@@ -128,6 +161,12 @@ async function runModelAnalysts(input: RunAnalysesInput, model: LanguageModel, t
     const key = analysisKey({ trajectoryId: t.id, base: input.base.folder, config });
     const hit = await input.store.getAnalysis(key);
     if (hit) return { analysis: hit, fromCache: true };
+    if (input.remote) {
+      // A worker of the fleet makes it (fleet/worker.ts) and stores it under the same key.
+      const job = { skill: input.skill, trajectoryId: t.id, baseVersion: input.base.version, baseHash, cacheKey: key, model: model.model, agentic, shared };
+      const made = await input.remote({ ...job, ...(input.budgetTokens ? { budgetTokens: input.budgetTokens } : {}) }, input.signal);
+      return { analysis: made, fromCache: false };
+    }
     const result = await limit(
       () =>
         analyseTrajectory({
@@ -141,23 +180,7 @@ async function runModelAnalysts(input: RunAnalysesInput, model: LanguageModel, t
         }),
       input.signal,
     );
-    if (result.dropped.length > 0) log.info("analyst output dropped", { trajectoryId: t.id, dropped: result.dropped });
-    const analysis: Analysis = {
-      id: key,
-      skill: input.skill,
-      trajectoryIds: [t.id],
-      baseVersion: input.base.version,
-      baseHash,
-      analyst: kind,
-      configHash: hashJson(config),
-      provider: input.provider,
-      lessons: result.lessons,
-      diagnosis: result.diagnosis,
-      patch: result.patch,
-      ...(result.ruleVerdicts.length > 0 ? { ruleVerdicts: result.ruleVerdicts } : {}),
-      usage: result.usage,
-      createdAt: new Date().toISOString(),
-    };
+    const analysis = modelAnalysis({ key, skill: input.skill, trajectoryId: t.id, base: input.base, config, provider: input.provider, result });
     await input.store.putAnalysis(analysis);
     return { analysis, fromCache: false };
   };

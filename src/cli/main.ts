@@ -12,6 +12,7 @@ import { analyseCommand, consolidateCommand, evolutionCommand, evolveCommand } f
 import { deleteRunCommand, runsCommand } from "./commands/runs.js";
 import { checksCommand, diffCommand, historyCommand, promoteCommand, reportCommand, rollbackCommand, statsCommand } from "./commands/versions.js";
 import { demoCommand } from "./commands/demo.js";
+import { workerCommand } from "./commands/worker.js";
 
 const COMMANDS: Command[] = [
   serveCommand,
@@ -38,6 +39,7 @@ const COMMANDS: Command[] = [
   hookCommand,
   doctorCommand,
   configCommand,
+  workerCommand,
 ];
 
 function mainHelp(): string {

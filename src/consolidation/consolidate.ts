@@ -44,6 +44,8 @@ export interface ConsolidateOptions {
   merge: "model" | "deterministic" | "agent";
   /** Needed for merge "model"; also used for repair rounds when given. */
   model?: LanguageModel;
+  /** For merge "model": who merges a group, when not this process (the worker fleet's merge). */
+  modelMergeFn?: MergeFn;
   expectedById: Map<string, string | undefined>;
   totalTrajectories: number;
   outcomes?: Map<string, boolean | null>;
@@ -164,7 +166,7 @@ export async function consolidate(opts: ConsolidateOptions): Promise<Consolidate
 
   const rawMerge: MergeFn =
     opts.merge === "model"
-      ? modelMerge(opts.model as LanguageModel, base, { outcomes: opts.outcomes })
+      ? (opts.modelMergeFn ?? modelMerge(opts.model as LanguageModel, base, { outcomes: opts.outcomes }))
       : opts.merge === "agent"
         ? agentMergeMissing
         : deterministicMerge;

@@ -7,6 +7,9 @@ import { runArtifactCheckpoints } from "../consolidation/checkpoints.js";
 import { consolidate, DEFAULT_FAN_IN } from "../consolidation/consolidate.js";
 import type { ModelConfig } from "../llm/config.js";
 import type { LanguageModel, ProviderName } from "../llm/port.js";
+import type { Fleet } from "../fleet/dispatch.js";
+import type { AnalysisJob } from "../fleet/jobs.js";
+import { log } from "../util/log.js";
 import { addUsage, emptyUsage } from "../llm/usage.js";
 import { diffSkillFolders } from "../skill/diff.js";
 import { contentHash } from "../skill/content-hash.js";
@@ -53,6 +56,8 @@ export interface EvolutionDeps {
   runs: RunTracker;
   modelConfig: ModelConfig | null;
   concurrency: number;
+  /** Workers on the same PostgreSQL database (fleet/dispatch.ts): when some run the model, analyses and merges go to them. */
+  fleet?: Fleet | null;
 }
 
 /** What the caller brings per call: which surface, and the client's model for sampling. */
@@ -144,6 +149,20 @@ export class Evolution {
     this.checks = this.work.checks;
   }
 
+  async closeFleet(): Promise<void> {
+    await this.deps.fleet?.close();
+  }
+
+  /** The fleet, when workers with this model are alive (only for the server's own model). */
+  private async fleetFor(provider: ProviderName, model: LanguageModel | undefined): Promise<Fleet | null> {
+    const fleet = this.deps.fleet;
+    if (!fleet || provider !== "openai-compatible" || !model) return null;
+    const slots = await fleet.liveWorkers(model.model);
+    if (slots === 0) return null;
+    log.info("handing analyses and merges to the worker fleet", { model: model.model, slots });
+    return fleet;
+  }
+
   private providerContext(ctx: CallContext): ProviderContext {
     return { modelConfig: this.deps.modelConfig, sampling: ctx.sampling, surface: ctx.surface };
   }
@@ -196,13 +215,16 @@ export class Evolution {
         work,
       };
     }
+    const model = modelFor(provider, this.providerContext(ctx));
+    const fleet = await this.fleetFor(provider, model);
     const result = await runAnalyses({
       store,
       skill: input.skill,
       base: { version: base.version, folder: base.folder },
       trajectories,
       provider,
-      model: modelFor(provider, this.providerContext(ctx)),
+      model,
+      ...(fleet ? { remote: (job: AnalysisJob, signal?: AbortSignal) => fleet.analyse(job, signal) } : {}),
       concurrency: input.concurrency ?? this.deps.concurrency,
       agentic: input.agentic,
       onProgress: ctx.onProgress,
@@ -318,11 +340,13 @@ export class Evolution {
 
     await handle.stage("merging", `merging ${patches.length} patch(es), fan-in ${config.fanIn}`);
     const model = modelFor(provider, this.providerContext(ctx));
+    const fleet = await this.fleetFor(provider, model);
     const result = await consolidate({
       base: { version: base.version, folder: base.folder },
       patches,
       merge: provider === "agent" ? "agent" : model ? "model" : "deterministic",
       model,
+      ...(fleet && model ? { modelMergeFn: fleet.mergeFn({ skill, version: base.version, hash: base.hash }, model.model, outcomes) } : {}),
       expectedById,
       outcomes,
       totalTrajectories: known,

@@ -30,6 +30,12 @@ describe.skipIf(!pgUrl)("the CLI on a PostgreSQL store", () => {
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/✗ store: Cannot use the PostgreSQL store at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/);
     expect(down.stdout).not.toMatch(/:pw@/);
+    const noStore = await runCli(["worker"], { env });
+    expect(noStore.code).toBe(2);
+    expect(noStore.stderr).toMatch(/A worker takes jobs from a PostgreSQL store: give --store postgres:\/\//);
+    const noModel = await runCli(["worker", "--store", await freshDatabase()], { env });
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toMatch(/A worker calls the model/);
     const unknown = await runCli(["skills", "--store", "mysql://x"], { env });
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/Unknown store "mysql:\/\/x"/);

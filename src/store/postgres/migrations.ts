@@ -78,6 +78,21 @@ CREATE TABLE run_artifacts (
 );
 `,
   },
+  {
+    version: 2,
+    name: "worker presence",
+    sql: `
+CREATE TABLE trace2skill_workers (
+  id           text PRIMARY KEY,
+  host         text NOT NULL,
+  pid          integer NOT NULL,
+  model        text NOT NULL,
+  concurrency  integer NOT NULL,
+  started_at   timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that serialises migrations across processes. */

@@ -54,6 +54,11 @@ export class PgStore implements Store {
     return new PgStore(pool, url, dataDir, location);
   }
 
+  /** The connection string as given (with its password): for other connections to the same database (the job queue). */
+  get connectionString(): string {
+    return this.url;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.listeners].map((stop) => stop()));
     await this.pool.end();
