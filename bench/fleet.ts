@@ -3,6 +3,7 @@
  * time with 1, 2 and 4 workers against the critical path, and the 4-process concurrency test,
  * on the file store and on PostgreSQL.
  *   npm run build && node --import tsx bench/fleet.ts [--latency-ms 200] [--runs 600] [--clients 12] [--worker-slots 4]
+ *     [--parts submit,evolve,processes] [--workers 0,1,2,4]
  *
  * Needs Debian's postgresql package: a private cluster is started on 127.0.0.1 and removed at
  * the end (tests/helpers/pg-cluster.ts).
@@ -44,8 +45,12 @@ const { values } = parseArgs({
     runs: { type: "string", default: "600" },
     clients: { type: "string", default: "12" },
     "worker-slots": { type: "string", default: "4" },
+    parts: { type: "string", default: "submit,evolve,processes" },
+    workers: { type: "string", default: "0,1,2,4" },
   },
 });
+const PARTS = new Set(values.parts.split(","));
+const WORKER_COUNTS = values.workers.split(",").map(Number);
 const L = Number(values["latency-ms"]);
 const RUNS = Number(values.runs);
 const CLIENTS = Number(values.clients);
@@ -201,7 +206,8 @@ async function evolveWithWorkers(workers: number, clusterUrl: string) {
       (rounds(analyses, slots) + levels.reduce((s, g) => s + rounds(g, slots), 0) + (stats.byKind.repair ?? 0) + reviews + rounds(coverage, SLOTS)) * L;
     const hash = (await engine.versionDetail(SKILL, view.result.version as number)).contentHash;
     await engine.close();
-    return { workers, slots, ms: ended - started, bound, calls: stats.count, hash, analysing: (seen.get("merging") ?? ended) - (seen.get("analysing") ?? started) };
+    const analysisBound = rounds(analyses, slots) * L;
+    return { workers, slots, ms: ended - started, bound, calls: stats.count, hash, analysing: (seen.get("merging") ?? ended) - (seen.get("analysing") ?? started), analysisBound };
   } finally {
     await stopAll(fleet);
     await server.close();
@@ -237,27 +243,27 @@ async function fourProcesses(store: "file" | "postgres", clusterUrl: string): Pr
 const cluster = await startCluster();
 try {
   console.log(`${os.cpus().length} cores, Node ${process.versions.node}; PostgreSQL on 127.0.0.1 (fsync off, as in the tests)`);
-  console.log(`\nsubmit throughput: ${RUNS} distinct runs by ${CLIENTS} MCP clients over Streamable HTTP`);
-  console.log("store        replicas   runs/s   stored");
-  for (const store of ["file", "postgres"] as const) {
+  if (PARTS.has("submit")) console.log(`\nsubmit throughput: ${RUNS} distinct runs by ${CLIENTS} MCP clients over Streamable HTTP`);
+  if (PARTS.has("submit")) console.log("store        replicas   runs/s   stored");
+  for (const store of PARTS.has("submit") ? (["file", "postgres"] as const) : []) {
     for (const replicas of [1, 3]) {
       const r = await submitThroughput(store, replicas, cluster.url);
       console.log(`${store.padEnd(12)} ${String(replicas).padStart(8)} ${r.perSecond.toFixed(0).padStart(8)} ${`${r.stored}/${RUNS}`.padStart(8)}`);
     }
   }
-  console.log(`\nevolve of the fixture on PostgreSQL, model latency L = ${L} ms, ${SLOTS} slots per worker (and on the replica)`);
-  console.log("workers  slots   wall time   critical path   overhead   model calls   same draft");
+  if (PARTS.has("evolve")) console.log(`\nevolve of the fixture on PostgreSQL, model latency L = ${L} ms, ${SLOTS} slots per worker (and on the replica)`);
+  if (PARTS.has("evolve")) console.log("workers  slots   wall time   critical path   overhead   analysis stage (bound)   model calls   same draft");
   let reference = "";
-  for (const w of [0, 1, 2, 4]) {
+  for (const w of PARTS.has("evolve") ? WORKER_COUNTS : []) {
     const r = await evolveWithWorkers(w, cluster.url);
     reference ||= r.hash;
     console.log(
-      `${String(w).padStart(7)} ${String(r.slots).padStart(6)} ${seconds(r.ms).padStart(11)} ${seconds(r.bound).padStart(15)} ${`${((r.ms / r.bound - 1) * 100).toFixed(0)}%`.padStart(10)} ${String(r.calls).padStart(13)} ${(r.hash === reference ? "yes" : "NO").padStart(12)}`,
+      `${String(w).padStart(7)} ${String(r.slots).padStart(6)} ${seconds(r.ms).padStart(11)} ${seconds(r.bound).padStart(15)} ${`${((r.ms / r.bound - 1) * 100).toFixed(0)}%`.padStart(10)} ${`${seconds(r.analysing)} (${seconds(r.analysisBound)})`.padStart(24)} ${String(r.calls).padStart(13)} ${(r.hash === reference ? "yes" : "NO").padStart(12)}`,
     );
   }
-  console.log("\n4 processes putting 250 distinct runs each at once");
-  console.log("store        wall time   stored");
-  for (const store of ["file", "postgres"] as const) {
+  if (PARTS.has("processes")) console.log("\n4 processes putting 250 distinct runs each at once");
+  if (PARTS.has("processes")) console.log("store        wall time   stored");
+  for (const store of PARTS.has("processes") ? (["file", "postgres"] as const) : []) {
     const r = await fourProcesses(store, cluster.url);
     console.log(`${store.padEnd(12)} ${seconds(r.ms).padStart(9)} ${`${r.stored}/1000`.padStart(8)}`);
   }

@@ -4,7 +4,7 @@ import type { Analysis } from "../analysis/schema.js";
 import { MergeResultSchema, type MergeFn, type MergeResult } from "../consolidation/merge-tree.js";
 import type { Store } from "../store/store.js";
 import { log } from "../util/log.js";
-import { ANALYSIS_QUEUE, MERGE_QUEUE, type AnalysisJob, type MergeJob } from "./jobs.js";
+import { ANALYSIS_QUEUE, JOBS_CHANNEL, MERGE_QUEUE, type AnalysisJob, type MergeJob } from "./jobs.js";
 
 /**
  * The replica's side of the worker fleet (issue 13, item 3). When `trace2skill worker`
@@ -18,7 +18,7 @@ import { ANALYSIS_QUEUE, MERGE_QUEUE, type AnalysisJob, type MergeJob } from "./
 /** A worker is alive while its heartbeat is this recent (it beats every few seconds). */
 const WORKER_STALE_SECONDS = 30;
 /** How often a waiting replica looks at a job it handed out. */
-const POLL_MS = 150;
+const POLL_MS = 100;
 /** What a job may take before pg-boss gives it to another worker (a model call with retries fits well inside). */
 const JOB_EXPIRE_SECONDS = 15 * 60;
 const JOB_RETRIES = 2;
@@ -93,6 +93,7 @@ export class Fleet {
     const boss = await this.queue();
     const id = await boss.send(queue, data, { retryLimit: JOB_RETRIES, retryDelay: 1, expireInSeconds: JOB_EXPIRE_SECONDS });
     if (!id) throw new Error(`The job queue refused a ${queue} job.`);
+    this.wake(queue);
     for (;;) {
       if (signal?.aborted) {
         await boss.cancel(queue, id).catch(() => undefined);
@@ -106,6 +107,23 @@ export class Fleet {
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+  }
+
+  private waking = new Set<string>();
+
+  /** Tell idle workers there is work (one NOTIFY per queue per tick, however many jobs were sent). */
+  private wake(queue: string): void {
+    if (this.waking.has(queue)) return;
+    this.waking.add(queue);
+    setImmediate(() => {
+      this.waking.delete(queue);
+      const c = new pg.Client({ connectionString: this.url });
+      void c
+        .connect()
+        .then(() => c.query("SELECT pg_notify($1, $2)", [JOBS_CHANNEL, queue]))
+        .catch(() => undefined)
+        .finally(() => void c.end().catch(() => undefined));
+    });
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,8 @@ import { PatchSchema } from "../analysis/schema.js";
 
 export const ANALYSIS_QUEUE = "trace2skill-analysis";
 export const MERGE_QUEUE = "trace2skill-merge";
+/** NOTIFYed (payload: the queue) when a replica sends jobs, so idle workers fetch at once instead of at their next poll. */
+export const JOBS_CHANNEL = "trace2skill_jobs";
 
 /** One analyst over one run against a frozen base; the result is stored under `cacheKey`, so it takes effect once. */
 export const AnalysisJobSchema = z.object({

@@ -13,7 +13,7 @@ import { errorMessage } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
 import { log } from "../util/log.js";
 import { ensureQueues } from "./dispatch.js";
-import { ANALYSIS_QUEUE, AnalysisJobSchema, MERGE_QUEUE, MergeJobSchema } from "./jobs.js";
+import { ANALYSIS_QUEUE, AnalysisJobSchema, JOBS_CHANNEL, MERGE_QUEUE, MergeJobSchema } from "./jobs.js";
 
 /**
  * `trace2skill worker`: one process of the fleet. It says it is alive (with its model and how
@@ -94,9 +94,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     return result;
   };
 
-  const handler =
-    (what: string, fn: (data: unknown) => Promise<unknown>) =>
-    async ([job]: PgBoss.Job<unknown>[]) => {
+  // One loop per slot, each taking one job at a time. A loop that just finished a job looks for
+  // the next at once (notifyWorker skips its wait); an idle one looks every half second.
+  const slot = (what: string, fn: (data: unknown) => Promise<unknown>) => {
+    const loop: { id: string | null } = { id: null };
+    const handler = async ([job]: PgBoss.Job<unknown>[]) => {
       if (!job) return null;
       try {
         return await fn(job.data);
@@ -104,13 +106,28 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         done.failed++;
         log.warn(`worker: ${what} job failed`, { job: job.id, error: errorMessage(err) });
         throw err;
+      } finally {
+        if (loop.id) boss.notifyWorker(loop.id);
       }
     };
-  // One loop per slot: each takes one job at a time.
+    return { loop, handler };
+  };
+  const loops = new Map<string, string[]>([[ANALYSIS_QUEUE, []], [MERGE_QUEUE, []]]);
   for (let i = 0; i < opts.concurrency; i++) {
-    await boss.work(ANALYSIS_QUEUE, { pollingIntervalSeconds: 0.5 }, handler("analysis", analyse));
-    await boss.work(MERGE_QUEUE, { pollingIntervalSeconds: 0.5 }, handler("merge", merge));
+    for (const [queue, what, fn] of [[ANALYSIS_QUEUE, "analysis", analyse], [MERGE_QUEUE, "merge", merge]] as const) {
+      const { loop, handler } = slot(what, fn);
+      loop.id = await boss.work(queue, { pollingIntervalSeconds: 0.5 }, handler);
+      loops.get(queue)?.push(loop.id);
+    }
   }
+  // A replica that sends jobs NOTIFYs: the idle loops of that queue look at once.
+  const listener = new pg.Client({ connectionString: opts.url });
+  listener.on("error", () => undefined);
+  listener.on("notification", (n) => {
+    if (n.channel === JOBS_CHANNEL && n.payload) for (const id of loops.get(n.payload) ?? []) boss.notifyWorker(id);
+  });
+  await listener.connect();
+  await listener.query(`LISTEN ${JOBS_CHANNEL}`);
   await beat();
   const timer = setInterval(() => void beat().catch((err: unknown) => log.warn("worker heartbeat failed", { error: errorMessage(err) })), HEARTBEAT_MS);
   log.info("worker ready", { id, model: opts.model.model, concurrency: opts.concurrency });
@@ -119,6 +136,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     done,
     async stop() {
       clearInterval(timer);
+      await listener.end().catch(() => undefined);
       await presence.query("DELETE FROM trace2skill_workers WHERE id = $1", [id]).catch(() => undefined);
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch(() => undefined);
       await presence.end().catch(() => undefined);
