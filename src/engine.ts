@@ -321,7 +321,7 @@ export class Engine {
   async runSummaries(filter: { skill?: string; outcome?: OutcomeFilter; since?: string } = {}): Promise<RunSummary[]> {
     if (filter.skill !== undefined) checkSkillName(filter.skill);
     const since = filter.since === undefined ? undefined : parseSince(filter.since);
-    const rows = await this.store.listTrajectories(filter.skill === undefined ? {} : { skill: filter.skill });
+    const rows = await this.withVersions(await this.store.listTrajectories(filter.skill === undefined ? {} : { skill: filter.skill }));
     return rows
       .filter((row) => since === undefined || row.createdAt >= since)
       .map(summariseRun)

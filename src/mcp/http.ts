@@ -7,6 +7,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Engine } from "../engine.js";
 import { InvalidInputError, Trace2SkillError, errorMessage, formatBytes } from "../util/errors.js";
 import { log } from "../util/log.js";
+import { escapeHtml } from "../report/html.js";
 import { SERVER_NAME, SERVER_VERSION, createServer } from "./server.js";
 
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
@@ -401,7 +402,9 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
     const report = /^\/report\/([a-z0-9-]{1,64})\/?$/.exec(path);
     if (report && req.method === "GET") {
       const html = await engine.reportHtml(report[1] as string).catch((err: unknown) => {
-        sendError(res, { status: 404, message: errorMessage(err) });
+        // A page for a browser: the error as a page too.
+        res.writeHead(404, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'" });
+        res.end(`<!doctype html><meta charset="utf-8"><title>Not found</title><p>${escapeHtml(errorMessage(err))}</p>\n`);
         return null;
       });
       if (html !== null) {

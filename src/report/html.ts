@@ -35,11 +35,12 @@ export function escapeHtml(text: string): string {
 function rateChart(stats: VersionStats[]): string {
   const rows = stats.filter((s) => s.version !== null);
   if (rows.length === 0) return '<p class="muted">No run says which version it used yet.</p>';
-  const w = 640;
+  const w = 720;
   const barH = 22;
   const gap = 10;
   const left = 70;
-  const scale = (x: number) => left + x * (w - left - 20);
+  // Room on the right for the label, which sits past the bar and its interval, never on them.
+  const scale = (x: number) => left + x * (w - left - 140);
   const h = rows.length * (barH + gap) + 30;
   const bars = rows
     .map((r, i) => {
@@ -49,11 +50,11 @@ function rateChart(stats: VersionStats[]): string {
       return (
         `<g data-version="${r.version}"><text x="4" y="${y + barH * 0.7}">v${r.version}</text>` +
         `<rect x="${left}" y="${y}" width="${Math.max(0, scale(rate) - left)}" height="${barH}" class="bar${r.vsParent?.worse ? " worse" : ""}"/>` +
-        `${ci}<text x="${scale(rate) + 4}" y="${y + barH * 0.7}" class="label">${pct(r.successRate)} of ${r.successes + r.failures}</text></g>`
+        `${ci}<text x="${scale(Math.max(rate, r.interval?.high ?? 0)) + 6}" y="${y + barH * 0.7}" class="label">${pct(r.successRate)} of ${r.successes + r.failures}</text></g>`
       );
     })
     .join("");
-  const axis = [0, 0.25, 0.5, 0.75, 1].map((t) => `<text x="${scale(t) - 8}" y="${h - 4}" class="axis">${t * 100}%</text>`).join("");
+  const axis = [0, 0.25, 0.5, 0.75, 1].map((t) => `<text x="${scale(t)}" y="${h - 4}" text-anchor="middle" class="axis">${t * 100}%</text>`).join("");
   return `<svg id="rate-chart" role="img" aria-label="Success rate per version with 95% intervals" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${bars}${axis}</svg>`;
 }
 

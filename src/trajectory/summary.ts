@@ -5,6 +5,7 @@ import { effectiveSuccess, type TrajectoryRow } from "../store/store.js";
 export const RunSummarySchema = z.object({
   id: z.string(),
   skill: z.string().nullable(),
+  skillVersion: z.number().nullable().describe("The skill version the run used, when known"),
   source: z.string().describe("Format it was imported from"),
   outcome: z.enum(["success", "failure", "unknown"]),
   outcomeBy: z.enum(["submitted", "judged"]).nullable().describe("Who set the outcome: a submitter, or a judge (which judge in `judge`)"),
@@ -25,6 +26,7 @@ export function summariseRun(row: TrajectoryRow): RunSummary {
   return {
     id: row.id,
     skill: row.skill,
+    skillVersion: row.skillVersion ?? null,
     source: row.source,
     outcome: effective === null ? "unknown" : effective ? "success" : "failure",
     outcomeBy: by,

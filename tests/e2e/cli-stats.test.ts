@@ -40,4 +40,9 @@ it("ingest --skill-version tags runs that do not say which version they used (re
   expect(bad.stderr).toMatch(/--skill-version must be a version number/);
   expect((await runCli(["ingest", path.join(home, "run-*.json"), "--skill-version", "1"], { env })).code).toBe(0);
   expect((await runCli(["stats", "airline-support"], { env })).stdout).toMatch(/^v1 +active +3 +3 +0 +0 +100\.0%/m);
+  // The listing shows which version each run used.
+  expect((await runCli(["runs"], { env })).stdout).toMatch(/^[0-9a-f]{12}  airline-support +v1 +canonical/m);
+  const listed = JSON.parse((await runCli(["runs", "--json"], { env })).stdout) as { runs: { skillVersion: number | null }[] } | { skillVersion: number | null }[];
+  const rows = Array.isArray(listed) ? listed : listed.runs;
+  expect(rows.map((r) => r.skillVersion)).toEqual([1, 1, 1]);
 });

@@ -63,7 +63,12 @@ describe("per-version statistics and the regression guard over MCP", () => {
     const history = await callTool(client, "skill_history", { skill: SKILL });
     expect((history.structuredContent as { flags: unknown[] }).flags).toEqual([expect.objectContaining({ version: 2, parent: 1, runs: 20, status: "retired" })]);
     expect(textOf(history)).toMatch(/FLAGGED: v2 did worse than v1: 20% of 20 runs against 90% of 20; retired/);
-    expect(await engine.reportHtml(SKILL)).toMatch(/<ul id="flags"><li>v2 did worse than v1/);
+    const html = await engine.reportHtml(SKILL);
+    expect(html).toMatch(/<ul id="flags"><li>v2 did worse than v1/);
+    // In the chart, each bar's label sits past the bar and its interval, never on them (review, session 4).
+    const bars = [...html.matchAll(/<rect x="([\d.]+)" y="[^"]+" width="([\d.]+)"[^>]*\/><line x1="[^"]+" x2="([\d.]+)"[^>]*\/><text x="([\d.]+)"/g)];
+    expect(bars).toHaveLength(2);
+    for (const [, x, width, ciEnd, label] of bars) expect(Number(label)).toBeGreaterThan(Math.max(Number(x) + Number(width), Number(ciEnd)));
     await client.close();
   });
 });

@@ -50,7 +50,11 @@ describe("the skill report", () => {
       expect(ok.status).toBe(200);
       expect(ok.headers.get("content-type")).toMatch(/text\/html/);
       expect(await ok.text()).toContain('id="rate-chart"');
-      expect((await fetch(`${base}/report/no-such-skill`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+      const missing = await fetch(`${base}/report/no-such-skill`, { headers: { authorization: `Bearer ${token}` } });
+      expect(missing.status).toBe(404);
+      // A browser asked for a page: the error is a page too (review, session 4).
+      expect(missing.headers.get("content-type")).toMatch(/text\/html/);
+      expect(await missing.text()).toMatch(/<p>.*no-such-skill.*<\/p>/);
     } finally {
       await server.close();
     }

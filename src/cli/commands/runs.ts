@@ -55,7 +55,7 @@ ${GLOBAL_HELP}`,
     }
     for (const s of runs) {
       out.line(
-        `${s.id.slice(0, 12)}  ${(s.skill ?? "-").padEnd(20)}  ${s.source.padEnd(16)}  ${outcomeLabel(s).padEnd(22)}  ${String(s.steps).padStart(5)} steps  ${formatBytes(s.bytes).padStart(9)}  ${s.createdAt}`,
+        `${s.id.slice(0, 12)}  ${(s.skill ?? "-").padEnd(20)}  ${(s.skillVersion ? `v${s.skillVersion}` : "-").padEnd(4)}  ${s.source.padEnd(16)}  ${outcomeLabel(s).padEnd(22)}  ${String(s.steps).padStart(5)} steps  ${formatBytes(s.bytes).padStart(9)}  ${s.createdAt}`,
       );
     }
     out.line(`${runs.length} run(s). Show one with \`trace2skill runs <id>\`; label one with \`trace2skill outcome <id> --success|--failure\`.`);
