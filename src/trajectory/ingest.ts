@@ -106,7 +106,9 @@ const STEP_ROLES = new Set<string>(StepRoleSchema.options);
  * top-level keys, and steps with canonical roles and no chat `content` member.
  */
 function looksCanonical(value: unknown): boolean {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  // Many runs: a JSON array or JSON Lines of canonical runs (as `trace2skill runs --json` style exports write them).
+  if (Array.isArray(value)) return value.length > 0 && value.every(looksCanonical);
+  if (value === null || typeof value !== "object") return false;
   const obj = value as Record<string, unknown>;
   if (!Object.keys(obj).every((k) => CANONICAL_KEYS.has(k)) || !Array.isArray(obj.steps) || obj.steps.length === 0) {
     return false;
@@ -207,12 +209,13 @@ function badLineNote(badLines: number[]): SkipNote[] {
 }
 
 function ingestCanonicalValue(obj: unknown, opts: IngestOptions): IngestResult {
-  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+  const runs = Array.isArray(obj) ? obj : [obj];
+  if (runs.length === 0 || runs.some((r) => r === null || typeof r !== "object" || Array.isArray(r))) {
     throw new InvalidTrajectoryError(
-      "A canonical trajectory is one object {task, steps: [{role, text, toolCalls, toolResult}], outcome}.",
+      "A canonical trajectory is an object {task, steps: [{role, text, toolCalls, toolResult}], outcome}; a file may hold one, a JSON array of them, or one per line (JSON Lines).",
     );
   }
-  const { cut, ...finalised } = finaliseRuns([obj as TrajectoryDraftInput], opts);
+  const { cut, ...finalised } = finaliseRuns(runs as TrajectoryDraftInput[], opts);
   return { ...finalised, skipped: mergeSkipNotes(cut), format: CANONICAL_FORMAT };
 }
 

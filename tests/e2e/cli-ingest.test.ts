@@ -85,6 +85,19 @@ describe("trace2skill ingest (built CLI)", () => {
     expect(text.stdout).toMatch(/1 JSONL lines? skipped: not valid JSON \(line 3\)/);
   });
 
+  it("imports canonical runs many to a file: JSON Lines, and a JSON array (review, session 4)", async () => {
+    const run = (task: string, success: boolean) => ({ skill: "canon", task, skillVersion: 1, steps: [{ role: "user", text: task }, { role: "assistant", text: "ok" }], outcome: { success } });
+    await writeFile(path.join(work, "runs.jsonl"), [run("one", true), run("two", false)].map((r) => JSON.stringify(r)).join("\n"));
+    await writeFile(path.join(work, "runs.json"), JSON.stringify([run("three", true), run("four", true), run("five", false)]));
+    const res = await cli(["ingest", path.join(work, "runs.jsonl"), path.join(work, "runs.json"), "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const report = JSON.parse(res.stdout) as JsonReport;
+    expect(report.files.map((f) => [path.basename(f.file), f.format, f.created])).toEqual([
+      ["runs.jsonl", "canonical", 2],
+      ["runs.json", "canonical", 3],
+    ]);
+  });
+
   it("reports a refused file, imports the others and exits 1", async () => {
     await writeFile(path.join(work, "good.jsonl"), conversation("fine"));
     await writeFile(path.join(work, "weird.json"), JSON.stringify({ hello: "world" }));
