@@ -7,6 +7,8 @@ import { Engine } from "../../src/engine.js";
 import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
 import { REPO_ROOT, TAU_FIXTURE, callTool, connectInMemory, textOf } from "../helpers/mcp.js";
 import { startScriptedModel } from "../helpers/scripted-model.js";
+import { homeEnv, startCli } from "../helpers/cli.js";
+import pg from "pg";
 
 /**
  * Issue 13 (first part): the whole engine on the PostgreSQL store. The fixture evolves to the
@@ -121,4 +123,44 @@ describe.skipIf(!pgUrl)("promotions across replicas", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     await client.close();
   });
+});
+
+describe.skipIf(!pgUrl)("a replica that dies mid-run", () => {
+  it("leaves a run another replica reports interrupted and resumes, without paying again for what was done", async () => {
+    const { fake, modelConfig } = await startScriptedModel({ latencyMs: 150 });
+    try {
+      const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-pg-resume-"));
+      const url = await freshDatabase();
+      const survivor = await Engine.open({ dataDir: path.join(dir, "two"), skillsDir: path.join(dir, "x2"), store: url, modelConfig, concurrency: 2 });
+      await survivor.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+      await survivor.submit({ raw: await readFile(TAU_FIXTURE, "utf8"), format: "tau-bench", skill: SKILL });
+      // Replica one: the CLI in a process of its own, killed (SIGKILL) once some analyses are stored.
+      const env = homeEnv(path.join(dir, "one"), { TRACE2SKILL_STORE: url, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "test", TRACE2SKILL_MODEL: modelConfig.model });
+      const doomed = startCli(["evolve", "--skill", SKILL, "--concurrency", "2"], { env });
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      await expect.poll(async () => Number((await db.query("SELECT count(*) AS n FROM analyses")).rows[0].n), { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(6);
+      doomed.child.kill("SIGKILL");
+      await doomed.done;
+      const runId = (await db.query<{ id: string }>("SELECT id FROM runs")).rows[0]?.id as string;
+      const before = Number((await db.query("SELECT count(*) AS n FROM analyses")).rows[0].n);
+      const client = await connectInMemory(survivor);
+      const seen = await callTool(client, "get_run", { runId });
+      expect(seen.structuredContent).toMatchObject({ stage: "interrupted", finished: false });
+      const callsBefore = fake.calls.count;
+      const resumed = await callTool(client, "evolve_skill", { resumeRunId: runId, waitSeconds: 50 });
+      expect(resumed.isError, textOf(resumed)).toBeFalsy();
+      let view = resumed.structuredContent as { finished: boolean; stage: string; result: { status: string } | null };
+      while (!view.finished) view = (await callTool(client, "get_run", { runId, waitSeconds: 30 })).structuredContent as typeof view;
+      expect(view).toMatchObject({ stage: "done", result: { status: "draft" } });
+      // The analyses stored before the kill were not asked for again.
+      const analyses = Number((await db.query("SELECT count(*) AS n FROM analyses")).rows[0].n);
+      expect(analyses).toBe(86);
+      expect(fake.calls.count - callsBefore).toBeLessThanOrEqual(137 - before);
+      await db.end();
+      await client.close();
+    } finally {
+      await fake.close();
+    }
+  }, 120_000);
 });
