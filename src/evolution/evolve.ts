@@ -39,7 +39,7 @@ import {
 } from "./inputs.js";
 import { ProgressPlan } from "./progress.js";
 import { chooseProvider, modelFor, type ProviderContext } from "./providers.js";
-import { isTerminal, newRunId, pidAlive, type RunHandle, type RunTracker } from "./runs.js";
+import { HOST, aliveElsewhere, isTerminal, newRunId, type RunHandle, type RunTracker } from "./runs.js";
 import { WorkQueue, type WorkSummary } from "./work-queue.js";
 import type { DraftChecks } from "./draft-checks.js";
 import { inheritProvenance } from "./lineage.js";
@@ -285,8 +285,10 @@ export class Evolution {
     if (this.deps.runs.isLive(runId)) throw new InvalidInputError(`Run ${runId} is still running; poll it with get_run.`);
     if (!(await this.deps.store.getRun(runId))) throw new InvalidInputError(`Run ${runId} not found. Omit the run id to start a new run.`);
     return this.deps.store.claimRun(runId, async (current) => {
-      if (!isTerminal(current.stage) && current.pid !== process.pid && pidAlive(current.pid)) {
-        throw new InvalidInputError(`Run ${runId} is still running in another server process (pid ${current.pid}); poll it with get_run.`);
+      // Alive on this machine (its pid) or on another (its heartbeat): only one process runs a run.
+      if (!isTerminal(current.stage) && aliveElsewhere(current)) {
+        const where = current.host && current.host !== HOST ? `on ${current.host.split("#")[0]}` : `pid ${current.pid}`;
+        throw new InvalidInputError(`Run ${runId} is still running in another server process (${where}); poll it with get_run.`);
       }
       if (current.stage === "done") {
         const result = await this.deps.store.readRunArtifact<{ status?: string }>(runId, "result");
@@ -294,7 +296,9 @@ export class Evolution {
           throw new InvalidInputError(`Run ${runId} already finished (version ${current.resultVersion ?? "none"}); start a new run instead.`);
         }
       }
-      return { ...current, stage: "queued", errors: [], pid: process.pid, updatedAt: new Date().toISOString() };
+      // Claimed for this process at once, so a second claim (another replica) sees it taken.
+      const now = new Date().toISOString();
+      return { ...current, stage: "queued", errors: [], pid: process.pid, host: HOST, heartbeatAt: now, updatedAt: now };
     });
   }
 

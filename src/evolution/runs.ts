@@ -51,7 +51,7 @@ function hostId(): string {
 }
 
 /** Whether the process that ran a run (not this one) still does: by pid on this machine, by heartbeat on another. */
-function aliveElsewhere(run: Run): boolean {
+export function aliveElsewhere(run: Run): boolean {
   if (run.host !== undefined && run.host !== HOST) {
     const beat = Date.parse(run.heartbeatAt ?? run.updatedAt);
     return Number.isFinite(beat) && Date.now() - beat < heartbeatMs() * 6;
@@ -168,12 +168,14 @@ export class RunTracker {
     // Every queued model call listens on the run's signal: many listeners are expected here.
     setMaxListeners(0, controller.signal);
     const handle = new RunHandle(this.store, run, controller.signal);
+    const startedAt = new Date().toISOString();
     await handle.stage(run.stage, run.progress.message);
     // Heartbeat, and a cancel asked for by another process on the same store.
     const beat = setInterval(() => {
       void (async () => {
         const request = await this.store.readRunArtifact<{ at: string }>(run.id, CANCEL_REQUEST).catch(() => null);
-        if (request && !controller.signal.aborted) controller.abort(new Error("cancelled"));
+        // A request made before this start (of an earlier start of a resumed run) is done with.
+        if (request && request.at >= startedAt && !controller.signal.aborted) controller.abort(new Error("cancelled"));
         else await handle.heartbeat();
       })();
     }, heartbeatMs());
