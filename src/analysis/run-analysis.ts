@@ -80,7 +80,7 @@ export interface RunAnalysesInput {
   /** Heuristic provider only: fewest runs behind a mined lesson. */
   minSupport?: number;
   /** Hand each analysis to a worker of the fleet instead of calling the model here (fleet/dispatch.ts). */
-  remote?: (job: AnalysisJob, signal?: AbortSignal) => Promise<Analysis>;
+  remote?: (job: AnalysisJob, signal?: AbortSignal) => Promise<Analysis | null>;
 }
 
 export interface RunAnalysesResult {
@@ -165,7 +165,8 @@ async function runModelAnalysts(input: RunAnalysesInput, model: LanguageModel, t
       // A worker of the fleet makes it (fleet/worker.ts) and stores it under the same key.
       const job = { skill: input.skill, trajectoryId: t.id, baseVersion: input.base.version, baseHash, cacheKey: key, model: model.model, agentic, shared };
       const made = await input.remote({ ...job, ...(input.budgetTokens ? { budgetTokens: input.budgetTokens } : {}) }, input.signal);
-      return { analysis: made, fromCache: false };
+      // null: no worker left for it, so it is made here after all.
+      if (made) return { analysis: made, fromCache: false };
     }
     const result = await limit(
       () =>

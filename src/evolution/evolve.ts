@@ -8,6 +8,7 @@ import { consolidate, DEFAULT_FAN_IN } from "../consolidation/consolidate.js";
 import type { ModelConfig } from "../llm/config.js";
 import type { LanguageModel, ProviderName } from "../llm/port.js";
 import type { Fleet } from "../fleet/dispatch.js";
+import { modelMerge } from "../consolidation/model-merge.js";
 import type { AnalysisJob } from "../fleet/jobs.js";
 import { log } from "../util/log.js";
 import { addUsage, emptyUsage } from "../llm/usage.js";
@@ -350,7 +351,9 @@ export class Evolution {
       patches,
       merge: provider === "agent" ? "agent" : model ? "model" : "deterministic",
       model,
-      ...(fleet && model ? { modelMergeFn: fleet.mergeFn({ skill, version: base.version, hash: base.hash }, model.model, outcomes) } : {}),
+      ...(fleet && model
+        ? { modelMergeFn: fleet.mergeFn({ skill, version: base.version, hash: base.hash }, model.model, modelMerge(model, base.folder, { outcomes }), outcomes) }
+        : {}),
       expectedById,
       outcomes,
       totalTrajectories: known,

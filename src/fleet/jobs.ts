@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { PatchSchema } from "../analysis/schema.js";
 
@@ -8,8 +9,19 @@ import { PatchSchema } from "../analysis/schema.js";
  * replica computed for the run (the shared context, a merge group).
  */
 
-export const ANALYSIS_QUEUE = "trace2skill-analysis";
-export const MERGE_QUEUE = "trace2skill-merge";
+/**
+ * One queue per kind of job and model: a worker takes only jobs for the model it runs (a job
+ * for another model would fail on it and use up its retries).
+ */
+export function analysisQueue(model: string): string {
+  return `trace2skill-analysis-${modelTag(model)}`;
+}
+export function mergeQueue(model: string): string {
+  return `trace2skill-merge-${modelTag(model)}`;
+}
+function modelTag(model: string): string {
+  return createHash("sha256").update(model).digest("hex").slice(0, 16);
+}
 /** NOTIFYed (payload: the queue) when a replica sends jobs, so idle workers fetch at once instead of at their next poll. */
 export const JOBS_CHANNEL = "trace2skill_jobs";
 

@@ -6,14 +6,13 @@ import { analysisKey, analystConfig, modelAnalysis } from "../analysis/run-analy
 import { modelMerge } from "../consolidation/model-merge.js";
 import { withJudgedOutcome } from "../judging/judge.js";
 import type { LanguageModel } from "../llm/port.js";
-import { HOST } from "../evolution/runs.js";
+import { HOST, heartbeatMs } from "../evolution/runs.js";
 import type { Store } from "../store/store.js";
 import type { SharedContext } from "../trajectory/render.js";
 import { errorMessage } from "../util/errors.js";
 import { hashJson } from "../util/hash.js";
 import { log } from "../util/log.js";
-import { ensureQueues } from "./dispatch.js";
-import { ANALYSIS_QUEUE, AnalysisJobSchema, JOBS_CHANNEL, MERGE_QUEUE, MergeJobSchema } from "./jobs.js";
+import { AnalysisJobSchema, JOBS_CHANNEL, MergeJobSchema, analysisQueue, mergeQueue } from "./jobs.js";
 
 /**
  * `trace2skill worker`: one process of the fleet. It says it is alive (with its model and how
@@ -23,7 +22,6 @@ import { ANALYSIS_QUEUE, AnalysisJobSchema, JOBS_CHANNEL, MERGE_QUEUE, MergeJobS
  * done fails with its reason and pg-boss retries it, on this worker or another.
  */
 
-const HEARTBEAT_MS = 5_000;
 
 export interface WorkerOptions {
   url: string;
@@ -42,7 +40,7 @@ export interface RunningWorker {
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const id = `${HOST}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  const presence = new pg.Pool({ connectionString: opts.url, max: 1, allowExitOnIdle: true });
+  const presence = new pg.Pool({ connectionString: opts.url, max: 2, allowExitOnIdle: true });
   presence.on("error", () => undefined);
   const beat = () =>
     presence.query(
@@ -53,7 +51,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const boss = new PgBoss({ connectionString: opts.url, max: opts.concurrency + 2 });
   boss.on("error", (err: Error) => log.warn("job queue error", { error: err.message }));
   await boss.start();
-  await ensureQueues(boss);
+  const ANALYSIS_QUEUE = analysisQueue(opts.model.model);
+  const MERGE_QUEUE = mergeQueue(opts.model.model);
+  for (const name of [ANALYSIS_QUEUE, MERGE_QUEUE]) if (!(await boss.getQueue(name))) await boss.createQueue(name).catch(() => undefined);
   const done = { analysis: 0, merge: 0, failed: 0 };
 
   const analyse = async (data: unknown): Promise<{ analysisId: string }> => {
@@ -100,13 +100,17 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     const loop: { id: string | null } = { id: null };
     const handler = async ([job]: PgBoss.Job<unknown>[]) => {
       if (!job) return null;
+      // Say who holds the job: a replica waiting for it takes it back if this worker dies.
+      await presence.query("INSERT INTO trace2skill_worker_jobs (job_id, worker_id) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET worker_id = $2, started_at = now()", [job.id, id]);
       try {
         return await fn(job.data);
       } catch (err) {
         done.failed++;
         log.warn(`worker: ${what} job failed`, { job: job.id, error: errorMessage(err) });
-        throw err;
+        // The reason only: no stack trace (paths of this machine) in the job's stored output.
+        throw new Error(errorMessage(err));
       } finally {
+        await presence.query("DELETE FROM trace2skill_worker_jobs WHERE job_id = $1", [job.id]).catch(() => undefined);
         if (loop.id) boss.notifyWorker(loop.id);
       }
     };
@@ -129,7 +133,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   await listener.connect();
   await listener.query(`LISTEN ${JOBS_CHANNEL}`);
   await beat();
-  const timer = setInterval(() => void beat().catch((err: unknown) => log.warn("worker heartbeat failed", { error: errorMessage(err) })), HEARTBEAT_MS);
+  const timer = setInterval(() => void beat().catch((err: unknown) => log.warn("worker heartbeat failed", { error: errorMessage(err) })), heartbeatMs());
   log.info("worker ready", { id, model: opts.model.model, concurrency: opts.concurrency });
   return {
     id,

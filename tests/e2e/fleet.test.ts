@@ -63,7 +63,9 @@ describe.skipIf(!pgUrl)("the worker fleet", () => {
       expect((await two.versionDetail(SKILL, version)).contentHash).toBe(reference.hash);
 
       // The workers did the analyses and merges, each job once.
-      const jobs = await db.query<{ name: string; state: string; n: string }>("SELECT name, state, count(*) AS n FROM pgboss.job GROUP BY name, state ORDER BY name, state");
+      const jobs = await db.query<{ name: string; state: string; n: string }>(
+        "SELECT regexp_replace(name, '-[0-9a-f]{16}$', '') AS name, state, count(*) AS n FROM pgboss.job GROUP BY 1, state ORDER BY 1, state",
+      );
       const count = (name: string, state: string) => Number(jobs.rows.find((r) => r.name === name && r.state === state)?.n ?? 0);
       expect(count("trace2skill-analysis", "completed")).toBe(86);
       expect(count("trace2skill-merge", "completed")).toBeGreaterThanOrEqual(17);
@@ -82,6 +84,72 @@ describe.skipIf(!pgUrl)("the worker fleet", () => {
       await fake.close();
     }
   }, 180_000);
+});
+
+describe.skipIf(!pgUrl)("the worker fleet when things go wrong (review, session 4)", () => {
+  async function setup(latencyMs: number) {
+    const { fake, modelConfig } = await startScriptedModel({ latencyMs, config: { concurrency: 2 } });
+    const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-fleet-wrong-"));
+    const url = await freshDatabase();
+    const engine = await Engine.open({ dataDir: path.join(dir, "replica"), skillsDir: path.join(dir, "x"), store: url, modelConfig, concurrency: 2 });
+    await engine.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+    await engine.submit({ raw: await readFile(TAU_FIXTURE, "utf8"), format: "tau-bench", skill: SKILL });
+    const env = (model: string) =>
+      homeEnv(path.join(dir, `w-${model}`), { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "test", TRACE2SKILL_MODEL: model, TRACE2SKILL_RUN_HEARTBEAT_MS: "300" });
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    const workers = async (n: number) =>
+      expect.poll(async () => Number((await db.query("SELECT count(*) AS n FROM trace2skill_workers")).rows[0].n), { timeout: 20_000 }).toBe(n);
+    return { fake, modelConfig, engine, url, env, db, workers };
+  }
+
+  it("finishes an evolve whose only worker is killed mid-run: the replica takes its jobs back and does them", async () => {
+    process.env.TRACE2SKILL_RUN_HEARTBEAT_MS = "300";
+    const { fake, engine, url, env, db, workers } = await setup(150);
+    try {
+      const worker = startCli(["worker", "--store", url, "--concurrency", "2"], { env: env("fake-model") });
+      await workers(1);
+      const handle = await engine.evolution.startEvolve({ skill: SKILL }, { surface: "cli" });
+      await expect.poll(async () => Number((await db.query("SELECT count(*) AS n FROM analyses")).rows[0].n), { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(4);
+      worker.child.kill("SIGKILL");
+      await worker.done;
+      await engine.runs.wait(handle.id, Infinity);
+      const view = await engine.runView(handle.id);
+      expect(view.stage).toBe("done");
+      expect(view.result?.status).toBe("draft");
+      expect(view.errors).toEqual([]);
+      expect(Number((await db.query("SELECT count(*) AS n FROM analyses")).rows[0].n)).toBe(86);
+    } finally {
+      delete process.env.TRACE2SKILL_RUN_HEARTBEAT_MS;
+      await db.end();
+      await engine.close();
+      await fake.close();
+    }
+  }, 120_000);
+
+  it("gives a worker only jobs for its own model", async () => {
+    process.env.TRACE2SKILL_RUN_HEARTBEAT_MS = "300";
+    const { fake, engine, url, env, db, workers } = await setup(20);
+    const started = [startCli(["worker", "--store", url, "--concurrency", "4"], { env: env("other-model") }), startCli(["worker", "--store", url, "--concurrency", "1"], { env: env("fake-model") })];
+    try {
+      await workers(2);
+      const handle = await engine.evolution.startEvolve({ skill: SKILL }, { surface: "cli" });
+      await engine.runs.wait(handle.id, Infinity);
+      const view = await engine.runView(handle.id);
+      expect(view.errors).toEqual([]);
+      expect(view.result?.status).toBe("draft");
+      const failed = await db.query("SELECT count(*) AS n FROM pgboss.job WHERE state = 'failed'");
+      expect(Number(failed.rows[0].n)).toBe(0);
+    } finally {
+      for (const w of started) w.child.kill("SIGTERM");
+      const ends = await Promise.all(started.map((w) => w.done));
+      expect(ends[0]?.stderr).toMatch(/stopped: 0 analyses, 0 merges, 0 failed/);
+      delete process.env.TRACE2SKILL_RUN_HEARTBEAT_MS;
+      await db.end();
+      await engine.close();
+      await fake.close();
+    }
+  }, 120_000);
 });
 
 if (!pgUrl) it.skip(`the worker fleet: skipped, ${pgMissing}`, () => undefined);

@@ -93,6 +93,17 @@ CREATE TABLE trace2skill_workers (
 );
 `,
   },
+  {
+    version: 3,
+    name: "jobs held by workers",
+    sql: `
+CREATE TABLE trace2skill_worker_jobs (
+  job_id     text PRIMARY KEY,
+  worker_id  text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that serialises migrations across processes. */
