@@ -194,32 +194,63 @@ function provenanceOf(edit: Edit): ProvenanceEntry[] {
   return [{ file: edit.file, excerpt: excerptOf(edit), op: edit.op, lessonIds: [...edit.lessonIds], support: [...edit.support] }];
 }
 
-/** Lines of added content long enough to be a rule of their own (shorter ones, "Example:", are left alone). */
+/** Bullets of added content long enough to be a rule of their own (shorter ones, "- Example:", are left alone). */
 const MIN_RESTATED_CHARS = 20;
 
+/** The list items of a text outside fenced code: what a restated rule looks like. */
+function ruleLines(text: string): string[] {
+  const out: string[] = [];
+  let fence = false;
+  for (const line of splitLines(text)) {
+    if (/^\s*(```|~~~)/.test(line)) fence = !fence;
+    else if (!fence && BULLET.test(line) || !fence && NUMBERED.test(line)) out.push(line);
+  }
+  return out;
+}
+
 /**
- * An edit never adds a line the skill already has, in any of its files: those lines are taken
- * out of its content, and an edit left with nothing new is skipped. (A second evolve over the
- * same runs used to copy the first one's bullets again.)
+ * An edit never adds a rule (a list item) the skill already has, in any of its files: such
+ * bullets are taken out of its content, and an edit left with nothing new is skipped. (A second
+ * evolve over the same runs used to copy the first one's bullets again.) Tables, code and prose
+ * are left alone, and so is a bullet that the same patch removes elsewhere (`leaving`: a move).
  */
-function withoutRestated(folder: SkillFolder, edit: Edit): { edit: Edit } | { skip: string } {
+function withoutRestated(folder: SkillFolder, edit: Edit, leaving: ReadonlySet<string> = new Set()): { edit: Edit } | { skip: string } {
   if (edit.op !== "insert_after" && edit.op !== "insert_before" && edit.op !== "append_to_section" && edit.op !== "add_section") return { edit };
   const known = new Set(
-    Object.values(folder.files).flatMap((t) => splitLines(t).map(normRuleText).filter((n) => n.length >= MIN_RESTATED_CHARS)),
+    Object.values(folder.files)
+      .flatMap((t) => ruleLines(t).map(normRuleText))
+      .filter((n) => n.length >= MIN_RESTATED_CHARS && !leaving.has(n)),
   );
+  const restated = new Set(ruleLines(edit.content).filter((l) => known.has(normRuleText(l))));
+  if (restated.size === 0) return { edit };
   const lines = splitLines(edit.content);
-  const kept = lines.filter((l) => !known.has(normRuleText(l)));
-  if (kept.length === lines.length) return { edit };
+  const kept = lines.filter((l) => !restated.has(l));
   if (kept.every((l) => l.trim() === "" || /^#+\s/.test(l.trim()))) {
-    return { skip: `already in the skill: "${(lines.find((l) => known.has(normRuleText(l))) ?? "").trim().slice(0, 80)}"` };
+    return { skip: `already in the skill: "${[...restated][0]?.trim().slice(0, 80) ?? ""}"` };
   }
   const content = kept.join("\n");
   const bullets = edit.bullets?.filter((b) => normRuleText(content).includes(normRuleText(b.text).slice(0, 60)));
   return { edit: { ...edit, content, ...(edit.bullets ? { bullets } : {}) } };
 }
 
+/** Bullets the patch's replacements and section deletions take out: adding them elsewhere is a move. */
+function removedBy(base: SkillFolder, edits: readonly Edit[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of edits) {
+    if (e.op === "replace_in_section") {
+      const kept = new Set(ruleLines(e.replace).map(normRuleText));
+      for (const l of ruleLines(e.find)) if (!kept.has(normRuleText(l))) out.add(normRuleText(l));
+    } else if (e.op === "delete_section") {
+      const text = base.files[e.file] ?? "";
+      const sec = findSection(text, e.section);
+      if (sec) for (const l of ruleLines(splitLines(text).slice(sec.startLine - 1, sec.endLine).join("\n"))) out.add(normRuleText(l));
+    }
+  }
+  return out;
+}
+
 /** Apply one edit to a folder: the new folder, or the reason it cannot apply. */
-export function applyEdit(folder: SkillFolder, edit: Edit): { folder: SkillFolder; applied?: Edit } | { skip: string } {
+export function applyEdit(folder: SkillFolder, edit: Edit, leaving?: ReadonlySet<string>): { folder: SkillFolder; applied?: Edit } | { skip: string } {
   const exists = folder.files[edit.file] !== undefined || folder.binaries[edit.file] !== undefined;
   if (edit.op === "create_file") {
     if (exists) return { skip: `file already exists: ${edit.file}` };
@@ -235,7 +266,7 @@ export function applyEdit(folder: SkillFolder, edit: Edit): { folder: SkillFolde
   if (folder.binaries[edit.file] !== undefined) return { skip: `file is binary: ${edit.file}` };
   const text = folder.files[edit.file];
   if (text === undefined) return { skip: `file not found: ${edit.file}` };
-  const fresh = withoutRestated(folder, edit);
+  const fresh = withoutRestated(folder, edit, leaving);
   if ("skip" in fresh) return fresh;
   const outcome = applyToText(text, fresh.edit);
   if ("skip" in outcome) return outcome;
@@ -248,8 +279,9 @@ export function applyPatch(base: SkillFolder, patch: Patch): ApplyResult {
   const applied: Edit[] = [];
   const skipped: SkippedEdit[] = [];
   const provenance: ProvenanceEntry[] = [];
+  const leaving = removedBy(base, patch.edits);
   for (const edit of patch.edits) {
-    const result = applyEdit(folder, edit);
+    const result = applyEdit(folder, edit, leaving);
     if ("skip" in result) {
       skipped.push({ edit, reason: result.skip });
       continue;

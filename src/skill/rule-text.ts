@@ -40,37 +40,48 @@ export interface LocatedRule {
 
 const LIST_ITEM = /^\s*(?:[-*+]|\d+[.)])\s+/;
 
-/**
- * Find the rule in the folder: the first prose line (of `file`, or of any text file, SKILL.md
- * first) whose normalised text contains the probe of `text`, or that the probe contains when
- * the quote spans more than the line. Null when no line does.
- */
+/** Find the rule in the folder (in `file`, or in any text file): its best-matching prose line, or null. */
 export function locateRule(folder: SkillFolder, text: string, file?: string): LocatedRule | null {
   const probe = ruleProbe(text);
   if (probe.length < 8) return null;
   const files = file !== undefined ? [file] : ["SKILL.md", ...Object.keys(folder.files).filter((f) => f !== "SKILL.md").sort()];
+  // The best match wins, in whichever file (SKILL.md first on a tie): the line that is the rule,
+  // then one that starts with it (an excerpt cut short), then one it starts with (a quote running
+  // past the line), and last a line that holds it in its middle. A person's line quoting a
+  // learned rule, or a short line the rule begins with, must not be taken for the rule itself.
+  const whole = normRuleText(text);
+  const rank = (line: string): number => {
+    const n = normRuleText(line);
+    if (n.length < 8 || /^#/.test(line.trim())) return 0;
+    if (n === whole) return 4;
+    if (n.startsWith(probe)) return 3;
+    if (whole.startsWith(n) && n.length >= probe.length * 0.8) return 2;
+    return n.includes(probe) ? 1 : 0;
+  };
+  let found: { name: string; lines: string[]; at: number; body: string } | null = null;
+  let best = 0;
   for (const name of files) {
     const body = folder.files[name];
     if (body === undefined) continue;
     const lines = splitLines(body);
-    const at = lines.findIndex((line) => {
-      const n = normRuleText(line);
-      return n.length >= 8 && !/^#/.test(line.trim()) && (n.includes(probe) || probe.startsWith(n.slice(0, 80)));
+    lines.forEach((line, i) => {
+      const r = rank(line);
+      if (r > best) [found, best] = [{ name, lines, at: i, body }, r];
     });
-    if (at < 0) continue;
-    let end = at + 1;
-    // A list item's continuation lines (indented, not a new item) belong to it.
-    if (LIST_ITEM.test(lines[at] ?? "")) {
-      while (end < lines.length && /^\s+\S/.test(lines[end] ?? "") && !LIST_ITEM.test(lines[end] ?? "")) end++;
-    }
-    const section = listSections(body)
-      .filter((s) => s.startLine <= at + 1 && at + 1 <= s.endLine)
-      .pop();
-    return {
-      file: name,
-      block: lines.slice(at, end).map((l) => `${l}\n`).join(""),
-      section: section ? `${"#".repeat(section.level)} ${section.heading}` : null,
-    };
   }
-  return null;
+  if (!found) return null;
+  const { name, lines, at, body } = found as { name: string; lines: string[]; at: number; body: string };
+  let end = at + 1;
+  // A list item's continuation lines (indented, not a new item) belong to it.
+  if (LIST_ITEM.test(lines[at] ?? "")) {
+    while (end < lines.length && /^\s+\S/.test(lines[end] ?? "") && !LIST_ITEM.test(lines[end] ?? "")) end++;
+  }
+  const section = listSections(body)
+    .filter((sec) => sec.startLine <= at + 1 && at + 1 <= sec.endLine)
+    .pop();
+  return {
+    file: name,
+    block: lines.slice(at, end).map((l) => `${l}\n`).join(""),
+    section: section ? `${"#".repeat(section.level)} ${section.heading}` : null,
+  };
 }

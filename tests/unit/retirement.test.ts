@@ -159,3 +159,50 @@ describe("an edit that restates the skill (review of session 4)", () => {
     expect(out.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/^already in the skill/)]);
   });
 });
+
+describe("finding the rule to retire (review, session 4)", () => {
+  it("takes the line that is the rule, not a person's line that quotes it or a shorter line it starts with", () => {
+    const folder: SkillFolder = {
+      name: "s",
+      files: {
+        "SKILL.md":
+          "# S\n\n## Rules\n\n- Always check the fare rules before any refund. Never waive a fee yourself.\n- Refunds need care:\n- Check the fare rules before any refund.\n- Refunds need care: confirm the payment method first.\n",
+      },
+      binaries: {},
+    };
+    expect(locateRule(folder, "- Check the fare rules before any refund.")?.block).toBe("- Check the fare rules before any refund.\n");
+    expect(locateRule(folder, "- Refunds need care: confirm the payment method first.")?.block).toBe("- Refunds need care: confirm the payment method first.\n");
+    // An excerpt cut short (provenance keeps first lines, "…") still finds its whole line.
+    expect(locateRule(folder, "- Refunds need care: confirm the pay…")?.block).toBe("- Refunds need care: confirm the payment method first.\n");
+  });
+});
+
+describe("the restated-line guard keeps what is new (review, session 4)", () => {
+  const skill: SkillFolder = {
+    name: "s",
+    files: {
+      "SKILL.md": "# S\n\n## Fees\n\n| Fare class | Change fee (USD) |\n|---|---|\n| basic | 75 |\n\n```sh\ncurl -s https://api.example/fees\n```\n\n## Rules\n\n- Move this rule to the fees section please.\n",
+    },
+    binaries: {},
+  };
+  const edit = (content: string, section = "Fees") => ({ op: "append_to_section" as const, file: "SKILL.md", section, content, support: ["a", "b"], lessonIds: [] });
+
+  it("leaves a new table's header row and a new code block's lines alone", () => {
+    const out = applyPatch(skill, { edits: [edit("| Fare class | Change fee (USD) |\n|---|---|\n| economy | 100 |"), edit("```sh\ncurl -s https://api.example/fees\n```")], changelog: [] });
+    const text = out.folder.files["SKILL.md"] ?? "";
+    expect(text.split("| Fare class | Change fee (USD) |").length - 1).toBe(2);
+    expect(text.split("curl -s https://api.example/fees").length - 1).toBe(2);
+    expect(out.skipped).toEqual([]);
+  });
+
+  it("moves a rule: the copy is added where the same patch removes the original", () => {
+    const move = [
+      edit("- Move this rule to the fees section please."),
+      { op: "replace_in_section" as const, file: "SKILL.md", section: "Rules", find: "- Move this rule to the fees section please.\n", replace: "", support: ["a", "b"], lessonIds: [] },
+    ];
+    const out = applyPatch(skill, { edits: move, changelog: [] });
+    const text = out.folder.files["SKILL.md"] ?? "";
+    expect(text.split("- Move this rule to the fees section please.").length - 1).toBe(1);
+    expect(text.indexOf("Move this rule")).toBeLessThan(text.indexOf("## Rules"));
+  });
+});
