@@ -142,9 +142,12 @@ export class FileStore implements Store {
       const analysis = /^analyses\/[^/]{2}\/([^/]+)\.json$/.exec(relative);
       if (analysis && !own(index.analyses, analysis[1] as string)) {
         const a = await readPayloadOrWarn(where, AnalysisSchema);
-        if (a && a.id === analysis[1]) {
+        if (a && a.id === analysis[1] && a.trajectoryIds.every((t) => own(index.trajectories, t))) {
           tx.set("analyses", a.id, analysisRow(a));
           adopted++;
+        } else if (a && a.id === analysis[1]) {
+          // Made from a run deleted since: not kept.
+          await rm(where, { force: true });
         }
       }
     }
@@ -280,7 +283,13 @@ export class FileStore implements Store {
     // An analysis file is keyed by content (its cache key): writing it needs no lock, only
     // its index row does. Keeping the fsync outside the lock lets parallel analysts overlap.
     await writeJson(this.paths.analysis(analysis.id), analysis);
-    await this.mutate(async (_index, tx) => {
+    await this.mutate(async (index, tx) => {
+      // A run deleted while its analysis was being made (a deletion request): the analysis goes too.
+      const gone = analysis.trajectoryIds.filter((id) => !own(index.trajectories, id));
+      if (gone.length > 0) {
+        await rm(this.paths.analysis(analysis.id), { force: true });
+        throw new TrajectoryNotFoundError(gone[0] as string);
+      }
       tx.set("analyses", analysis.id, analysisRow(analysis));
     });
   }
@@ -291,9 +300,15 @@ export class FileStore implements Store {
     // A process killed between writing the file and its index row leaves a complete analysis
     // the index does not list: list it now, so what a cache hit returns is also consolidated.
     if (!own((await this.readIndex()).analyses, id)) {
-      await this.mutate(async (_index, tx) => {
+      const kept = await this.mutate(async (index, tx) => {
+        if (analysis.trajectoryIds.some((t) => !own(index.trajectories, t))) {
+          await rm(this.paths.analysis(analysis.id), { force: true });
+          return false;
+        }
         tx.set("analyses", analysis.id, analysisRow(analysis));
+        return true;
       });
+      if (!kept) return null;
     }
     return analysis;
   }

@@ -22,11 +22,14 @@ export function trajectory(task: string, outcome: Outcome = { success: null }, s
   );
 }
 
+/** The run the fixture analyses are made from: store it first (a store refuses analyses of runs it lacks). */
+export const ANALYSED_RUN = trajectory("the analysed run", { success: false });
+
 export function analysis(id: string, overrides: Partial<Analysis> = {}): Analysis {
   return {
     id,
     skill: "airline",
-    trajectoryIds: ["a".repeat(64)],
+    trajectoryIds: [ANALYSED_RUN.id],
     baseVersion: 1,
     baseHash: "base-1",
     analyst: "error",

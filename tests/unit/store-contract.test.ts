@@ -9,7 +9,7 @@ import { PgStore } from "../../src/store/postgres/pg-store.js";
 import type { Store } from "../../src/store/store.js";
 import { InvalidNameError, UnsafePathError } from "../../src/util/errors.js";
 import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
-import { analysis, folder, newVersion, run, trajectory } from "../helpers/store-fixtures.js";
+import { ANALYSED_RUN, analysis, folder, newVersion, run, trajectory } from "../helpers/store-fixtures.js";
 
 /**
  * The store's contract, run against both backends (issue 13, item 1): the file store and the
@@ -222,7 +222,17 @@ describe.each(backends)("%s", (_name, make) => {
   });
 
   describe("analyses", () => {
+    it("refuses the analysis of a run deleted meanwhile, keeping nothing of it (review, session 4)", async () => {
+      const t = trajectory("deleted while analysed", { success: false });
+      await store.putTrajectory(t);
+      await store.deleteTrajectories([t.id]);
+      await expect(store.putAnalysis(analysis("of-gone", { trajectoryIds: [t.id] }))).rejects.toThrow(/not found|No trajectory/i);
+      expect(await store.getAnalysis("of-gone")).toBeNull();
+      expect(await store.listAnalyses({ skill: "airline" })).toEqual([]);
+    });
+
     it("round-trips, upserts and filters by skill and base hash", async () => {
+      await store.putTrajectory(ANALYSED_RUN);
       await store.putAnalysis(analysis("an1"));
       await store.putAnalysis(analysis("an2", { baseHash: "base-2" }));
       await store.putAnalysis(analysis("an3", { skill: "billing" }));

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileStore, openStore } from "../../src/store/file-store.js";
 import { CHECKPOINT_EVERY } from "../../src/store/index-journal.js";
 import type { Trajectory } from "../../src/trajectory/schema.js";
-import { analysis, folder, newVersion, run, trajectory } from "../helpers/store-fixtures.js";
+import { ANALYSED_RUN, analysis, folder, newVersion, run, trajectory } from "../helpers/store-fixtures.js";
 import { StoreCorruptError } from "../../src/util/errors.js";
 
 let dataDir: string;
@@ -22,6 +22,7 @@ afterEach(async () => {
 
 describe("file layout", () => {
   it("lists an analysis whose process died between its file and its index row once it is read", async () => {
+    await store.putTrajectory(ANALYSED_RUN);
     const orphan = analysis("orphan1");
     const file = path.join(dataDir, "analyses", "or", "orphan1.json");
     await mkdir(path.dirname(file), { recursive: true });
@@ -48,7 +49,7 @@ describe("persistence", () => {
   async function fillStore(): Promise<Trajectory> {
     const t = trajectory("persist", { success: true });
     await store.putTrajectory(t);
-    await store.putAnalysis(analysis("an1"));
+    await store.putAnalysis(analysis("an1", { trajectoryIds: [t.id] }));
     await store.addSkillVersion(newVersion("airline", "one", "active"));
     await store.addSkillVersion(newVersion("airline", "two"));
     await store.setVersionStatus("airline", 2, "active");

@@ -227,12 +227,22 @@ export class PgStore implements Store {
   async putAnalysis(a: Analysis): Promise<void> {
     const analysis = parseInput(AnalysisSchema, a, "analysis");
     checkAnalysisId(analysis.id);
-    await this.pool.query(
-      `INSERT INTO analyses (id, skill, base_hash, trajectory_ids, created_at, payload) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET skill = EXCLUDED.skill, base_hash = EXCLUDED.base_hash, trajectory_ids = EXCLUDED.trajectory_ids,
-         created_at = EXCLUDED.created_at, payload = EXCLUDED.payload`,
-      [analysis.id, analysis.skill, analysis.baseHash, analysis.trajectoryIds, analysis.createdAt, JSON.stringify(analysis)],
-    );
+    await this.tx(async (c) => {
+      // Its runs are share-locked: a run deleted meanwhile (a deletion request) takes the analysis
+      // with it, or a deletion waits for this insert and then removes it.
+      const ids = [...new Set(analysis.trajectoryIds)];
+      const { rows } = await c.query<{ id: string }>("SELECT id FROM trajectories WHERE id = ANY($1::text[]) FOR SHARE", [ids]);
+      if (rows.length < ids.length) {
+        const found = new Set(rows.map((r) => r.id));
+        throw new TrajectoryNotFoundError(ids.find((id) => !found.has(id)) as string);
+      }
+      await c.query(
+        `INSERT INTO analyses (id, skill, base_hash, trajectory_ids, created_at, payload) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET skill = EXCLUDED.skill, base_hash = EXCLUDED.base_hash, trajectory_ids = EXCLUDED.trajectory_ids,
+           created_at = EXCLUDED.created_at, payload = EXCLUDED.payload`,
+        [analysis.id, analysis.skill, analysis.baseHash, analysis.trajectoryIds, analysis.createdAt, JSON.stringify(analysis)],
+      );
+    });
   }
 
   async getAnalysis(id: string): Promise<Analysis | null> {
