@@ -140,7 +140,7 @@ export function resolveHttpPolicy(options: HttpServerOptions): HttpPolicy {
   if (token === undefined && !isLoopbackHost(host)) {
     throw new InvalidInputError(
       `Refusing to listen on ${host} without a bearer token: anyone who can reach that address could read and change your skills. ` +
-        "Set TRACE2SKILL_TOKEN (or --token) to a long random secret, e.g. `export TRACE2SKILL_TOKEN=$(openssl rand -hex 32)`, " +
+        "Set TRACE2SKILL_TOKEN (or --token) to a long random secret (the output of `openssl rand -hex 32`, for example), " +
         "and give it to your clients; or bind to 127.0.0.1.",
     );
   }

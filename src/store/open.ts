@@ -1,5 +1,5 @@
 import { openStore as openFileStore } from "./file-store.js";
-import { PgStore } from "./postgres/pg-store.js";
+import { PgStore, redactUrl } from "./postgres/pg-store.js";
 import type { Store } from "./store.js";
 import { InvalidInputError } from "../util/errors.js";
 
@@ -15,8 +15,8 @@ export function isPostgresUrl(location: string): boolean {
 
 export async function openStoreAt(dataDir: string, location?: string | null): Promise<Store> {
   if (!location || location === "file") return openFileStore(dataDir);
-  if (isPostgresUrl(location)) return PgStore.open(location, dataDir);
+  if (isPostgresUrl(location.trim())) return PgStore.open(location.trim(), dataDir);
   throw new InvalidInputError(
-    `Unknown store "${location.slice(0, 80)}": use a postgres:// (or postgresql://) URL for a PostgreSQL database, or leave it unset for the file store in the data directory.`,
+    `Unknown store "${redactUrl(location.trim()).slice(0, 80)}": use a postgres:// (or postgresql://) URL for a PostgreSQL database, or leave it unset for the file store in the data directory.`,
   );
 }

@@ -30,6 +30,13 @@ describe.skipIf(!pgUrl)("the CLI on a PostgreSQL store", () => {
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/✗ store: Cannot use the PostgreSQL store at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/);
     expect(down.stdout).not.toMatch(/:pw@/);
+    // Never the password, whatever the shape of the URL (review, session 4).
+    for (const url of ["postgress://t2s:Sup3rSecretPw@127.0.0.1:1/x", " postgres://t2s:Sup3rSecretPw@127.0.0.1:1/x", "postgres://t2s@127.0.0.1:1/x?password=Sup3rSecretPw"]) {
+      const res = await runCli(["doctor", "--store", url], { env });
+      expect(res.code).toBe(1);
+      expect(res.stdout + res.stderr).not.toMatch(/Sup3rSecretPw/);
+      expect(res.stdout).toMatch(/✗ store: /);
+    }
     const noStore = await runCli(["worker"], { env });
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toMatch(/A worker takes jobs from a PostgreSQL store: give --store postgres:\/\//);

@@ -64,6 +64,11 @@ ${GLOBAL_HELP}`,
       await checkModelConfig(process.env, dataDir),
       await checkSkillsDir(skillsDir),
     ];
+    // A check's words may quote what it was given (a store URL, a path): never a secret in them.
+    for (const c of checks) {
+      c.detail = redactUrl(c.detail);
+      if (c.fix) c.fix = redactUrl(c.fix);
+    }
     const ok = checks.every((c) => c.ok);
     if (values.json) out.json({ ok, dataDir, skillsDir, checks });
     else {

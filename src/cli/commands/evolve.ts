@@ -66,10 +66,10 @@ export function printRun(view: RunView, json: boolean): number {
   const u = view.usage;
   if (r.status === "draft" && r.version !== null) {
     out.line(`New draft: ${view.skill} v${r.version} (from v${r.baseVersion}), run ${view.runId}`);
-    out.line(`Folder: ${view.versionPath}`);
+    out.line(folderLine(view.versionPath, view.skill, r.version));
   } else if (r.status === "existing" && r.version !== null) {
     out.line(`No new version: the result equals ${view.skill} v${r.version} — run ${view.runId}`);
-    out.line(`Folder: ${view.versionPath}`);
+    out.line(folderLine(view.versionPath, view.skill, r.version));
   } else {
     out.line(`No new version (${r.status}) — run ${view.runId}`);
   }
@@ -271,3 +271,8 @@ ${GLOBAL_HELP}`,
     return printRun(view, Boolean(values.json));
   },
 };
+
+/** Where the version's files are; on a database store there is no folder: say how to get one. */
+function folderLine(versionPath: string | null, skill: string, version: number): string {
+  return versionPath ? `Folder: ${versionPath}` : `Files: in the database store; write them out with \`trace2skill export ${skill} --version ${version} --to <dir>\`.`;
+}

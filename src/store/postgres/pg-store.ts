@@ -48,8 +48,16 @@ export class PgStore implements Store {
     try {
       await migrate(pool);
     } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw new StoreCorruptError(`Cannot use the PostgreSQL store at ${location}: ${err instanceof Error ? err.message : String(err)}. Check that the server runs, the database exists and the user may create tables in it.`);
+      // A login that failed half-way can leave its socket open: close them all, so a CLI command exits.
+      for (const c of (pool as unknown as { _clients?: { connection?: { stream?: { destroy?: () => void } } }[] })._clients ?? []) c.connection?.stream?.destroy?.();
+      void pool.end().catch(() => undefined);
+      const message = err instanceof Error ? err.message : String(err);
+      const hint = /password must be|password authentication failed/i.test(message)
+        ? "The server wants a password: put it in the URL (postgres://user:password@host/db) or in PGPASSWORD."
+        : /newer than this trace2skill/.test(message)
+          ? ""
+          : "Check that the server runs, the database exists and the user may create tables in it (and a schema, for the job queue).";
+      throw new StoreCorruptError(`Cannot use the PostgreSQL store at ${location}: ${message.replace(/\.$/, "")}.${hint ? ` ${hint}` : ""}`);
     }
     return new PgStore(pool, url, dataDir, location);
   }
@@ -506,13 +514,14 @@ function parsePayload<T>(text: string, schema: { safeParse(v: unknown): { succes
   return parsed.data;
 }
 
-/** postgres://user:secret@host/db → postgres://user:***@host/db */
+/**
+ * A connection string without its secrets, for messages and logs: postgres://user:secret@host/db
+ * → postgres://user:***@host/db, and a `password` in the query string masked too. Works on
+ * strings that do not parse as URLs (a mistyped scheme, stray spaces).
+ */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(an unparsable PostgreSQL URL)";
-  }
+  const masked = url
+    .replace(/(\/\/[^/:@\s]*):[^@\s/]*@/g, "$1:***@")
+    .replace(/([?&](?:password|pass|pwd|sslpassword)=)[^&\s]*/gi, "$1***");
+  return masked.length > 200 ? `${masked.slice(0, 199)}…` : masked;
 }
