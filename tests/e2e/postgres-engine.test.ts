@@ -121,6 +121,25 @@ describe.skipIf(!pgUrl)("promotions across replicas", () => {
     await expect.poll(() => updated, { timeout: 12_000, interval: 50 }).toContain(`skill://${SKILL}/SKILL.md`);
     // Well before the 30 s poll: the notification brought it.
     expect(Date.now() - started).toBeLessThan(10_000);
+
+    // The listening connection is lost (a database restart, a proxy timeout) and the database
+    // refuses connections for a few seconds: listening comes back once it can (review, session 4).
+    const db = new URL(url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: pgUrl as string });
+    await admin.connect();
+    const listening = async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'", [db])).rowCount ?? 0;
+    await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'", [db]);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await listening()).toBe(0);
+    await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+    await expect.poll(listening, { timeout: 10_000 }).toBeGreaterThan(0);
+    await admin.end();
+    updated.length = 0;
+    const again = Date.now();
+    await one.rollback(SKILL, { export: false });
+    await expect.poll(() => updated, { timeout: 12_000, interval: 50 }).toContain(`skill://${SKILL}/SKILL.md`);
+    expect(Date.now() - again).toBeLessThan(10_000);
     await client.close();
   });
 });

@@ -88,24 +88,39 @@ export class PgStore implements Store {
       c.on("notification", (n) => {
         if (n.channel === ACTIVE_CHANNEL && n.payload) onChange(n.payload);
       });
-      c.on("error", () => {
-        if (stopped) return;
+      let lost = false;
+      const reconnect = () => {
+        if (stopped || lost) return;
+        lost = true;
         c.end().catch(() => undefined);
-        retry = setTimeout(() => void connect().catch(() => undefined), 1_000);
-        retry.unref();
-      });
+        schedule();
+      };
+      c.on("error", reconnect);
+      c.on("end", reconnect);
       await c.connect();
       await c.query(`LISTEN ${ACTIVE_CHANNEL}`);
       // Keep the process free to exit: this connection is only a listener.
       (c as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
       client = c;
     };
+    // Until it is back (a database restart can take a while), try again every second; once back,
+    // look at every skill again, for the changes missed meanwhile.
+    const schedule = () => {
+      if (stopped) return;
+      retry = setTimeout(() => {
+        connect().then(
+          () => onChange(""),
+          () => schedule(),
+        );
+      }, 1_000);
+      retry.unref();
+    };
     await connect();
     const stop = async () => {
       stopped = true;
       if (retry) clearTimeout(retry);
       this.listeners.delete(stop);
-      await client?.end().catch(() => undefined);
+      await (client as pg.Client | null)?.end().catch(() => undefined);
     };
     this.listeners.add(stop);
     return stop;
