@@ -190,6 +190,11 @@ export class Engine {
     return this.options.dataDir;
   }
 
+  /** Whether the store answers now: a database store is asked; the file store is local and always is. */
+  async storeHealthy(): Promise<boolean> {
+    return this.store instanceof PgStore ? this.store.ping() : true;
+  }
+
   /** Let go of connections (the PostgreSQL store's pool and job queue); the file store holds none. */
   async close(): Promise<void> {
     if (this.activeWatch) clearInterval(this.activeWatch);

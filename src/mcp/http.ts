@@ -5,7 +5,7 @@ import os from "node:os";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Engine } from "../engine.js";
-import { InvalidInputError, Trace2SkillError, errorMessage, formatBytes } from "../util/errors.js";
+import { InvalidInputError, StoreUnavailableError, Trace2SkillError, errorMessage, formatBytes } from "../util/errors.js";
 import { log } from "../util/log.js";
 import { escapeHtml } from "../report/html.js";
 import { SERVER_NAME, SERVER_VERSION, createServer } from "./server.js";
@@ -395,7 +395,9 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
     }
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path === HEALTH_PATH && req.method === "GET") {
-      sendJson(res, 200, { status: "ok", name: SERVER_NAME, version: SERVER_VERSION, sessions: sessions.size });
+      // A replica whose database is out of reach is not healthy: a load balancer should route around it.
+      const storeOk = await engine.storeHealthy();
+      sendJson(res, storeOk ? 200 : 503, { status: storeOk ? "ok" : "store unreachable", name: SERVER_NAME, version: SERVER_VERSION, sessions: sessions.size });
       return;
     }
     // The skill's HTML report, behind the same token as MCP (the checks above).
@@ -403,7 +405,7 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
     if (report && req.method === "GET") {
       const html = await engine.reportHtml(report[1] as string).catch((err: unknown) => {
         // A page for a browser: the error as a page too.
-        res.writeHead(404, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'" });
+        res.writeHead(err instanceof StoreUnavailableError ? 503 : 404, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'" });
         res.end(`<!doctype html><meta charset="utf-8"><title>Not found</title><p>${escapeHtml(errorMessage(err))}</p>\n`);
         return null;
       });

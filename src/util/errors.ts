@@ -99,6 +99,13 @@ export class StoreCorruptError extends Trace2SkillError {
   }
 }
 
+/** The store cannot be reached right now (the database is down or refuses connections); retry later. */
+export class StoreUnavailableError extends Trace2SkillError {
+  constructor(message: string) {
+    super(message, "store_unavailable");
+  }
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;

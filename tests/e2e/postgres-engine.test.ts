@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Engine } from "../../src/engine.js";
+import { startHttpServer } from "../../src/mcp/http.js";
 import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
 import { REPO_ROOT, TAU_FIXTURE, callTool, connectInMemory, textOf } from "../helpers/mcp.js";
 import { startScriptedModel } from "../helpers/scripted-model.js";
@@ -182,4 +183,40 @@ describe.skipIf(!pgUrl)("a replica that dies mid-run", () => {
       await fake.close();
     }
   }, 120_000);
+});
+
+describe.skipIf(!pgUrl)("a replica whose database is out of reach (review, session 4)", () => {
+  it("says so in tool errors and in /healthz (503), and works again once it is back", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-pg-down-"));
+    const url = await freshDatabase();
+    const engine = await Engine.open({ dataDir: path.join(dir, "one"), skillsDir: path.join(dir, "x1"), store: url });
+    await engine.importSkill(path.join(REPO_ROOT, "skills", SKILL));
+    const server = await startHttpServer(engine, { port: 0 });
+    const client = await connectInMemory(engine);
+    const db = new URL(url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: pgUrl as string });
+    await admin.connect();
+    const health = () => fetch(server.url.replace(/\/mcp$/, "/healthz"));
+    try {
+      expect((await health()).status).toBe(200);
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [db]);
+      const listed = await callTool(client, "list_skills", {});
+      expect(listed.isError).toBe(true);
+      expect(textOf(listed)).toMatch(/^The PostgreSQL store at postgres:\/\/.* cannot be reached \(.*\)\. Check that the server runs/);
+      expect(textOf(listed)).not.toMatch(/Internal error/);
+      const down = await health();
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ status: "store unreachable" });
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+      expect((await callTool(client, "list_skills", {})).isError).toBeFalsy();
+      expect((await health()).status).toBe(200);
+    } finally {
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`).catch(() => undefined);
+      await admin.end();
+      await client.close();
+      await server.close();
+      await engine.close();
+    }
+  });
 });

@@ -12,7 +12,7 @@ import {
   type VersionStatus,
 } from "../../skill/types.js";
 import { JudgmentSchema, OutcomeSchema, TrajectorySchema, type Judgment, type Outcome, type Trajectory } from "../../trajectory/schema.js";
-import { InvalidInputError, InvalidSkillError, SkillNotFoundError, StoreCorruptError, TrajectoryNotFoundError } from "../../util/errors.js";
+import { InvalidInputError, InvalidSkillError, SkillNotFoundError, StoreCorruptError, StoreUnavailableError, TrajectoryNotFoundError } from "../../util/errors.js";
 import { checkAnalysisId, checkArtifactName, checkRunId, checkSkillName, checkTrajectoryId, checkVersionNumber } from "../paths.js";
 import { checkTrajectory, parseInput, snapshotEntries, trajectoryRow } from "../records.js";
 import { RunSchema, type Run } from "../run.js";
@@ -126,10 +126,40 @@ export class PgStore implements Store {
     return stop;
   }
 
+  /** One statement on the pool; a database out of reach is said as such. */
+  private q<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, args?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(sql, args).catch((err: unknown) => {
+      throw this.unreachable(err);
+    });
+  }
+
+  /** A connection failure as a StoreUnavailableError naming the store; any other error as it is. */
+  private unreachable(err: unknown): unknown {
+    const code = (err as { code?: string }).code ?? "";
+    const message = err instanceof Error ? err.message : String(err);
+    const down =
+      ["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300"].includes(code) ||
+      code.startsWith("08") ||
+      /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+    return down
+      ? new StoreUnavailableError(`The PostgreSQL store at ${this.location} cannot be reached (${message}). Check that the server runs and accepts connections, then retry.`)
+      : err;
+  }
+
+  /** Whether the database answers now (for health checks). */
+  async ping(): Promise<boolean> {
+    return this.q("SELECT 1").then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** Runs `fn` in one transaction; retried when PostgreSQL reports a serialisation failure or deadlock. */
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.pool.connect().catch((err: unknown) => {
+        throw this.unreachable(err);
+      });
       try {
         await client.query("BEGIN");
         const out = await fn(client);
@@ -139,7 +169,7 @@ export class PgStore implements Store {
         await client.query("ROLLBACK").catch(() => undefined);
         const code = (err as { code?: string }).code;
         if ((code === "40001" || code === "40P01") && attempt < 10) continue;
-        throw err;
+        throw this.unreachable(err);
       } finally {
         client.release();
       }
@@ -176,7 +206,7 @@ export class PgStore implements Store {
 
   async getTrajectory(id: string): Promise<Trajectory | null> {
     checkTrajectoryId(id);
-    const { rows } = await this.pool.query<{ payload: string }>("SELECT payload FROM trajectories WHERE id = $1", [id]);
+    const { rows } = await this.q<{ payload: string }>("SELECT payload FROM trajectories WHERE id = $1", [id]);
     return rows[0] ? parsePayload(rows[0].payload, TrajectorySchema, `trajectory ${id}`) : null;
   }
 
@@ -194,7 +224,7 @@ export class PgStore implements Store {
         where.push(`success = $${args.length}`);
       }
     }
-    const { rows } = await this.pool.query<RowOfTrajectory>(
+    const { rows } = await this.q<RowOfTrajectory>(
       `SELECT id, skill, success, judged, source, steps, tags, created_at, bytes, skill_version FROM trajectories ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
       args,
     );
@@ -270,15 +300,15 @@ export class PgStore implements Store {
 
   async getAnalysis(id: string): Promise<Analysis | null> {
     checkAnalysisId(id);
-    const { rows } = await this.pool.query<{ payload: string }>("SELECT payload FROM analyses WHERE id = $1", [id]);
+    const { rows } = await this.q<{ payload: string }>("SELECT payload FROM analyses WHERE id = $1", [id]);
     return rows[0] ? parsePayload(rows[0].payload, AnalysisSchema, `analysis ${id}`) : null;
   }
 
   async listAnalyses(filter: { skill: string; baseHash?: string }): Promise<Analysis[]> {
     const { rows } =
       filter.baseHash === undefined
-        ? await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM analyses WHERE skill = $1 ORDER BY id", [filter.skill])
-        : await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM analyses WHERE skill = $1 AND base_hash = $2 ORDER BY id", [
+        ? await this.q<{ id: string; payload: string }>("SELECT id, payload FROM analyses WHERE skill = $1 ORDER BY id", [filter.skill])
+        : await this.q<{ id: string; payload: string }>("SELECT id, payload FROM analyses WHERE skill = $1 AND base_hash = $2 ORDER BY id", [
             filter.skill,
             filter.baseHash,
           ]);
@@ -322,7 +352,7 @@ export class PgStore implements Store {
   async getSkillVersion(skill: string, version: number): Promise<{ meta: SkillVersionDetail; folder: SkillFolder } | null> {
     checkSkillName(skill);
     checkVersionNumber(version);
-    const { rows } = await this.pool.query<{ status: string; detail: string; folder: string }>(
+    const { rows } = await this.q<{ status: string; detail: string; folder: string }>(
       "SELECT status, detail, folder FROM skill_versions WHERE skill = $1 AND version = $2",
       [skill, version],
     );
@@ -337,7 +367,7 @@ export class PgStore implements Store {
 
   async listSkillVersions(skill: string): Promise<SkillVersionMeta[]> {
     checkSkillName(skill);
-    const { rows } = await this.pool.query<{ status: string; detail: string }>(
+    const { rows } = await this.q<{ status: string; detail: string }>(
       "SELECT status, detail FROM skill_versions WHERE skill = $1 ORDER BY version",
       [skill],
     );
@@ -345,13 +375,13 @@ export class PgStore implements Store {
   }
 
   async listSkills(): Promise<string[]> {
-    const { rows } = await this.pool.query<{ name: string }>("SELECT name FROM skills ORDER BY name");
+    const { rows } = await this.q<{ name: string }>("SELECT name FROM skills ORDER BY name");
     return rows.map((r) => r.name).sort();
   }
 
   async getActiveVersion(skill: string): Promise<number | null> {
     checkSkillName(skill);
-    const { rows } = await this.pool.query<{ active: number | null }>("SELECT active FROM skills WHERE name = $1", [skill]);
+    const { rows } = await this.q<{ active: number | null }>("SELECT active FROM skills WHERE name = $1", [skill]);
     return rows[0]?.active ?? null;
   }
 
@@ -404,15 +434,15 @@ export class PgStore implements Store {
 
   async getRun(id: string): Promise<Run | null> {
     checkRunId(id);
-    const { rows } = await this.pool.query<{ payload: string }>("SELECT payload FROM runs WHERE id = $1", [id]);
+    const { rows } = await this.q<{ payload: string }>("SELECT payload FROM runs WHERE id = $1", [id]);
     return rows[0] ? parsePayload(rows[0].payload, RunSchema, `run ${id}`) : null;
   }
 
   async listRuns(filter: { skill?: string } = {}): Promise<Run[]> {
     const { rows } =
       filter.skill === undefined
-        ? await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM runs ORDER BY created_at, id")
-        : await this.pool.query<{ id: string; payload: string }>("SELECT id, payload FROM runs WHERE skill = $1 ORDER BY created_at, id", [filter.skill]);
+        ? await this.q<{ id: string; payload: string }>("SELECT id, payload FROM runs ORDER BY created_at, id")
+        : await this.q<{ id: string; payload: string }>("SELECT id, payload FROM runs WHERE skill = $1 ORDER BY created_at, id", [filter.skill]);
     return rows.map((r) => parsePayload(r.payload, RunSchema, `run ${r.id}`));
   }
 
@@ -420,7 +450,7 @@ export class PgStore implements Store {
     checkRunId(runId);
     checkArtifactName(name);
     if (value === undefined) throw new InvalidInputError(`Run artefact "${name}" has no value; pass any JSON value.`);
-    await this.pool.query(
+    await this.q(
       "INSERT INTO run_artifacts (run_id, name, value) VALUES ($1, $2, $3) ON CONFLICT (run_id, name) DO UPDATE SET value = EXCLUDED.value",
       [runId, name, JSON.stringify(value)],
     );
@@ -429,7 +459,7 @@ export class PgStore implements Store {
   async readRunArtifact<T = unknown>(runId: string, name: string): Promise<T | null> {
     checkRunId(runId);
     checkArtifactName(name);
-    const { rows } = await this.pool.query<{ value: string }>("SELECT value FROM run_artifacts WHERE run_id = $1 AND name = $2", [runId, name]);
+    const { rows } = await this.q<{ value: string }>("SELECT value FROM run_artifacts WHERE run_id = $1 AND name = $2", [runId, name]);
     if (!rows[0]) return null;
     try {
       return JSON.parse(rows[0].value) as T;
