@@ -1,4 +1,4 @@
-import { createLimiter } from "../llm/limiter.js";
+import { createLimiter } from "../util/limiter.js";
 import type { LanguageModel, ProviderName } from "../llm/port.js";
 import { addUsage, emptyUsage } from "../llm/usage.js";
 import type { SkillFolder } from "../skill/types.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { normaliseError } from "../analysis/heuristic.js";
-import { createLimiter } from "../llm/limiter.js";
+import { createLimiter } from "../util/limiter.js";
 import { systemAndUser, type LanguageModel } from "../llm/port.js";
 import { addUsage, EMPTY_USAGE, type Usage } from "../llm/usage.js";
 import { renderSkillFiles } from "../skill/render.js";

@@ -1,4 +1,4 @@
-import { createLimiter } from "../llm/limiter.js";
+import { createLimiter } from "../util/limiter.js";
 import { systemAndUser, type LanguageModel } from "../llm/port.js";
 import { addUsage, EMPTY_USAGE, type Usage } from "../llm/usage.js";
 import type { Store } from "../store/store.js";

@@ -20,7 +20,7 @@ import {
   toSchemaName,
   validationFeedback,
 } from "./json-schema.js";
-import { createLimiter, type Limiter } from "./limiter.js";
+import { createLimiter, type Limiter } from "../util/limiter.js";
 import type { ChatMessage, LanguageModel, ModelTool, StructuredRequest, StructuredResult } from "./port.js";
 import { addUsage, callUsage, emptyUsage, type UsageMeter } from "./usage.js";
 

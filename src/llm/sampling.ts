@@ -4,7 +4,7 @@ import type { Usage } from "./usage.js";
 import { errorMessage, ModelError } from "../util/errors.js";
 import { log } from "../util/log.js";
 import { parseStructuredReply, schemaInstruction, validationFeedback } from "./json-schema.js";
-import { createLimiter, type Limiter } from "./limiter.js";
+import { createLimiter, type Limiter } from "../util/limiter.js";
 import type { LanguageModel, StructuredRequest, StructuredResult } from "./port.js";
 import { addUsage, emptyUsage, type UsageMeter } from "./usage.js";
 

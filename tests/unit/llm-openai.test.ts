@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AnalysisReplySchema } from "../../src/analysis/schema.js";
 import type { ModelConfig } from "../../src/llm/config.js";
-import { createLimiter } from "../../src/llm/limiter.js";
+import { createLimiter } from "../../src/util/limiter.js";
 import {
   checkModel,
   OpenAICompatibleModel,

@@ -9,7 +9,7 @@ import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { PgStore, redactUrl } from "../../src/store/postgres/pg-store.js";
 import { openStoreAt } from "../../src/store/open.js";
 import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
-import { newVersion, trajectory } from "../helpers/store-fixtures.js";
+import { newVersion, run, trajectory } from "../helpers/store-fixtures.js";
 
 /**
  * What only the PostgreSQL store has (issue 13, item 1): migrations applied once on start by
@@ -112,6 +112,20 @@ describe.skipIf(!pgUrl)("the PostgreSQL store", () => {
     expect(active).toHaveLength(1);
     expect(await stores[2]!.getActiveVersion("airline")).toBe(active[0]?.version);
   });
+
+  it("runs many claims at once whose callbacks read the store, without starving its own pool (review, session 4)", async () => {
+    const store = await open();
+    await store.putRun(run("run-busy"));
+    await store.writeRunArtifact("run-busy", "result", { status: "needs-work" });
+    const claims = Array.from({ length: 14 }, () =>
+      store.claimRun("run-busy", async (current) => {
+        await store.readRunArtifact("run-busy", "result");
+        return { ...current, errors: [] };
+      }),
+    );
+    const results = await Promise.allSettled(claims);
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+  }, 30_000);
 
   it("merges concurrent partial outcome updates from several stores without losing one", async () => {
     const [a, b, c] = await Promise.all([open(), open(), open()]);

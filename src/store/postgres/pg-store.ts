@@ -17,6 +17,7 @@ import { checkAnalysisId, checkArtifactName, checkRunId, checkSkillName, checkTr
 import { checkTrajectory, parseInput, snapshotEntries, trajectoryRow } from "../records.js";
 import { RunSchema, type Run } from "../run.js";
 import type { DeleteTrajectoriesResult, NewSkillVersion, PutTrajectoryResult, Store, TrajectoryRow } from "../store.js";
+import { createLimiter } from "../../util/limiter.js";
 import { migrate } from "./migrations.js";
 
 /**
@@ -28,6 +29,9 @@ import { migrate } from "./migrations.js";
  */
 
 type Queryable = pg.Pool | pg.PoolClient;
+
+/** Connections a store keeps to the database. */
+const POOL_SIZE = 10;
 
 export class PgStore implements Store {
   private constructor(
@@ -42,7 +46,7 @@ export class PgStore implements Store {
   /** Connects, applies pending migrations, and returns the store. */
   static async open(url: string, dataDir: string): Promise<PgStore> {
     const location = redactUrl(url);
-    const pool = new pg.Pool({ connectionString: url, max: 10, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
     // An idle client that loses its connection must not take the process down.
     pool.on("error", () => undefined);
     try {
@@ -422,6 +426,14 @@ export class PgStore implements Store {
 
   async claimRun(id: string, claim: (current: Run) => Promise<Run>): Promise<Run> {
     checkRunId(id);
+    // A claim holds a connection while its callback may use others (it reads the store): a few
+    // claims at a time, so they never take every connection of the pool and wait on each other.
+    return this.claims(() => this.claimOnce(id, claim));
+  }
+
+  private readonly claims = createLimiter(Math.max(1, POOL_SIZE - 4));
+
+  private async claimOnce(id: string, claim: (current: Run) => Promise<Run>): Promise<Run> {
     return this.tx(async (c) => {
       const { rows } = await c.query<{ payload: string }>("SELECT payload FROM runs WHERE id = $1 FOR UPDATE", [id]);
       if (!rows[0]) throw new InvalidInputError(`Run "${id}" not found.`);

@@ -1,5 +1,5 @@
 /**
- * A FIFO concurrency limit shared by every caller of one model endpoint, so a fleet of
+ * A FIFO concurrency limit (one model endpoint's requests, one store's claims): a fleet of
  * analysts never has more than `n` requests open at once. A task waiting for a slot can be
  * cancelled through its signal; a running task is the task's own business to cancel.
  */
