@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/file-store.js";
 import { PgStore } from "../../src/store/postgres/pg-store.js";
 import type { Store } from "../../src/store/store.js";
+import { finaliseTrajectory, TrajectoryDraftSchema } from "../../src/trajectory/schema.js";
 import { InvalidNameError, UnsafePathError } from "../../src/util/errors.js";
 import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
 import { ANALYSED_RUN, analysis, folder, newVersion, run, trajectory } from "../helpers/store-fixtures.js";
@@ -171,6 +172,18 @@ describe.each(backends)("%s", (_name, make) => {
       expect(await store.getTrajectory(t.id)).toEqual(updated);
       expect(await store.listTrajectories({ success: false })).toHaveLength(1);
       await expect(store.setOutcome("b".repeat(64), { success: true })).rejects.toThrow(/not found/);
+    });
+
+    it("keeps any text as given, NUL and lone surrogates included, and lists runs in the order they were stored (review, session 4)", async () => {
+      const odd = finaliseTrajectory(TrajectoryDraftSchema.parse({ skill: "airline", task: "odd text", tags: ["nul\u0000tag", "lone\ud800half"], source: "canonical", steps: [{ role: "user", text: "a\u0000b" }] }));
+      const later = finaliseTrajectory(TrajectoryDraftSchema.parse({ skill: "airline", task: "stored first", createdAt: "2030-01-01T00:00:00.000Z", steps: [{ role: "user", text: "x" }] }));
+      const earlier = finaliseTrajectory(TrajectoryDraftSchema.parse({ skill: "airline", task: "stored second", createdAt: "2020-01-01T00:00:00.000Z", steps: [{ role: "user", text: "y" }] }));
+      await store.putTrajectories([later, odd]);
+      await store.putTrajectory(earlier);
+      expect(await store.getTrajectory(odd.id)).toEqual(odd);
+      const rows = await store.listTrajectories();
+      expect(rows.map((r) => r.id)).toEqual([later.id, odd.id, earlier.id]);
+      expect(rows[1]?.tags).toEqual(["nul\u0000tag", "lone\ud800half"]);
     });
 
     it("refuses a trajectory whose id does not match its content", async () => {

@@ -104,6 +104,15 @@ CREATE TABLE trace2skill_worker_jobs (
 );
 `,
   },
+  {
+    version: 4,
+    name: "runs listed in the order they were stored, rows as JSON",
+    sql: `
+ALTER TABLE trajectories ADD COLUMN seq bigserial;
+ALTER TABLE trajectories ADD COLUMN row_json text;
+CREATE INDEX trajectories_by_seq ON trajectories (seq);
+`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that serialises migrations across processes. */

@@ -228,11 +228,12 @@ export class PgStore implements Store {
         where.push(`success = $${args.length}`);
       }
     }
-    const { rows } = await this.q<RowOfTrajectory>(
-      `SELECT id, skill, success, judged, source, steps, tags, created_at, bytes, skill_version FROM trajectories ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
+    const { rows } = await this.q<RowOfTrajectory & { row_json: string | null }>(
+      `SELECT id, skill, success, judged, source, steps, tags, created_at, bytes, skill_version, row_json FROM trajectories ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq`,
       args,
     );
-    return rows.map(toTrajectoryRow);
+    // The row as JSON keeps any text exactly (a text[] column cannot hold NUL or half a surrogate pair).
+    return rows.map((r) => (r.row_json ? (JSON.parse(r.row_json) as TrajectoryRow) : toTrajectoryRow(r)));
   }
 
   async setOutcome(id: string, outcome: Outcome): Promise<Trajectory> {
@@ -511,13 +512,37 @@ function toTrajectoryRow(r: RowOfTrajectory): TrajectoryRow {
   };
 }
 
-async function insertTrajectory(c: Queryable, t: Trajectory): Promise<boolean> {
+/**
+ * The columns of a run's row. Payloads are JSON text (escapes keep any character); the columns
+ * only filter and sort, so text that PostgreSQL's text type refuses (NUL) or mangles (half a
+ * surrogate pair) is made safe there, and the row itself is kept as JSON beside them.
+ */
+function rowValues(t: Trajectory): unknown[] {
   const payload = JSON.stringify(t);
-  const row = trajectoryRow(t, Buffer.byteLength(payload));
+  // Sized as the file store sizes it (its files are indented JSON), so both report the same bytes.
+  const row = trajectoryRow(t, Buffer.byteLength(`${JSON.stringify(t, null, 2)}\n`));
+  const safe = (text: string) => text.replace(/\u0000/g, "").replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+  return [
+    row.id,
+    row.skill,
+    row.success,
+    row.judged ? JSON.stringify(row.judged) : null,
+    safe(row.source),
+    row.steps,
+    row.tags.map(safe),
+    safe(row.createdAt),
+    row.bytes,
+    row.skillVersion ?? null,
+    payload,
+    JSON.stringify(row),
+  ];
+}
+
+async function insertTrajectory(c: Queryable, t: Trajectory): Promise<boolean> {
   const res = await c.query(
-    `INSERT INTO trajectories (id, skill, success, judged, source, steps, tags, created_at, bytes, skill_version, payload)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-    [row.id, row.skill, row.success, row.judged ? JSON.stringify(row.judged) : null, row.source, row.steps, row.tags, row.createdAt, row.bytes, row.skillVersion ?? null, payload],
+    `INSERT INTO trajectories (id, skill, success, judged, source, steps, tags, created_at, bytes, skill_version, payload, row_json)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+    rowValues(t),
   );
   return (res.rowCount ?? 0) > 0;
 }
@@ -528,12 +553,11 @@ async function lockTrajectory(c: Queryable, id: string): Promise<Trajectory | nu
 }
 
 async function writeTrajectory(c: Queryable, t: Trajectory): Promise<void> {
-  const payload = JSON.stringify(t);
-  const row = trajectoryRow(t, Buffer.byteLength(payload));
   await c.query(
-    `UPDATE trajectories SET skill = $2, success = $3, judged = $4, source = $5, steps = $6, tags = $7, created_at = $8, bytes = $9, skill_version = $10, payload = $11
+    `UPDATE trajectories SET skill = $2, success = $3, judged = $4, source = $5, steps = $6, tags = $7, created_at = $8, bytes = $9, skill_version = $10,
+       payload = $11, row_json = $12
      WHERE id = $1`,
-    [row.id, row.skill, row.success, row.judged ? JSON.stringify(row.judged) : null, row.source, row.steps, row.tags, row.createdAt, row.bytes, row.skillVersion ?? null, payload],
+    rowValues(t),
   );
 }
 
