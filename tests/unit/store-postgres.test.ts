@@ -76,6 +76,25 @@ describe.skipIf(!pgUrl)("the PostgreSQL store", () => {
     expect(redactUrl("postgres://u:pw@h:5/db")).toBe("postgres://u:***@h:5/db");
   });
 
+  it("opens an up-to-date database as a user with rights on its tables only (review, session 4)", async () => {
+    await open();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const user = `t2s_rw_${Math.random().toString(16).slice(2, 8)}`;
+    await c.query(`CREATE ROLE ${user} LOGIN`);
+    await c.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+    await c.query(`GRANT USAGE ON SCHEMA public TO ${user}`);
+    await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${user}`);
+    await c.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${user}`);
+    await c.end();
+    const limited = new URL(url);
+    limited.username = user;
+    const store = await PgStore.open(limited.toString(), dataDir);
+    opened.push(store);
+    await store.putTrajectory(trajectory("written by a limited user"));
+    expect(await store.listTrajectories()).toHaveLength(1);
+  });
+
   it("gives a clear error when the server cannot be reached, and for an unknown store", async () => {
     await expect(PgStore.open("postgres://nobody@127.0.0.1:1/none", dataDir)).rejects.toThrow(/Cannot use the PostgreSQL store at postgres:\/\/nobody@127\.0\.0\.1:1\/none: .*Check that the server runs/);
     await expect(openStoreAt(dataDir, "mysql://x")).rejects.toThrow(/Unknown store "mysql:\/\/x": use a postgres:\/\//);

@@ -16,7 +16,7 @@ want; a worker with another model refuses them). Jobs are retried (twice) on fai
 over by another worker when one dies; each result takes effect once. Stop with Ctrl-C (it
 finishes the jobs it holds). See docs/team.md.
 
-${MODEL_HELP}
+${MODEL_HELP.replace(/\n.*--provider.*$/m, "")}
 
 ${GLOBAL_HELP}`,
   async run(argv) {

@@ -121,6 +121,13 @@ const MIGRATION_LOCK = 72_615_002;
 export async function migrate(pool: Pool): Promise<{ applied: number[]; current: number }> {
   const client = await pool.connect();
   try {
+    // Up to date already: nothing to create, so a user with rights on the tables alone may open it.
+    const known = MIGRATIONS.at(-1)?.version ?? 0;
+    const exists = await client.query<{ t: string | null }>("SELECT to_regclass('trace2skill_migrations')::text AS t");
+    if (exists.rows[0]?.t) {
+      const { rows } = await client.query<{ v: number | null }>("SELECT max(version) AS v FROM trace2skill_migrations");
+      if ((rows[0]?.v ?? 0) === known) return { applied: [], current: known };
+    }
     // One process at a time, from creating the bookkeeping table to the last migration.
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {
