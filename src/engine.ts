@@ -190,6 +190,11 @@ export class Engine {
     return this.options.dataDir;
   }
 
+  /** Where the state lives, for logs: the data directory, or the database (without its password). */
+  get storeLocation(): string {
+    return this.store instanceof PgStore ? this.store.location : this.dataDir;
+  }
+
   /** Whether the store answers now: a database store is asked; the file store is local and always is. */
   async storeHealthy(): Promise<boolean> {
     return this.store instanceof PgStore ? this.store.ping() : true;

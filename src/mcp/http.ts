@@ -445,7 +445,7 @@ export async function startHttpServer(engine: Engine, options: HttpServerOptions
   });
   const port = await listen(httpServer, policy.host, policy.port);
   const url = `http://${urlHostname(policy.host)}:${port}${MCP_PATH}`;
-  log.info("MCP server on Streamable HTTP", { url, auth: policy.tokenDigest ? "bearer token" : "none (loopback only)", dataDir: engine.dataDir });
+  log.info("MCP server on Streamable HTTP", { url, auth: policy.tokenDigest ? "bearer token" : "none (loopback only)", store: engine.storeLocation });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -18,7 +18,7 @@ export async function runStdioServer(engine: Engine): Promise<void> {
   const transport = new BoundedStdioServerTransport(process.stdin, process.stdout, { maxMessageBytes: STDIO_MAX_BUFFER });
   transport.onerror = (err) => log.error("stdio transport error", { error: err.message });
   await server.connect(transport);
-  log.info("trace2skill MCP server ready on stdio", { dataDir: engine.dataDir });
+  log.info("trace2skill MCP server ready on stdio", { store: engine.storeLocation });
   const shutdown = async () => {
     await cleanup().catch(() => undefined);
     process.exit(0);

@@ -19,7 +19,7 @@ describe.skipIf(!pgUrl)("the CLI on a PostgreSQL store", () => {
     const history = await runCli(["history", "airline-support"], { env: b });
     expect(history.stdout).toMatch(/^v2 +draft +evolve from v1/m);
     const doctor = await runCli(["doctor"], { env: b });
-    expect(doctor.stdout).toMatch(/✓ store: PostgreSQL at postgres:\/\/.*schema up to date: 100 run\(s\), 1 skill\(s\)/);
+    expect(doctor.stdout).toMatch(/✓ store: PostgreSQL at postgres:\/\/.*schema up to date: 100 run\(s\), 1 skill\(s\); no worker alive/);
     // Nothing went into the first data dir's own store.
     expect((await runCli(["runs"], { env: a })).stdout).not.toMatch(/airline-support/);
   }, 120_000);

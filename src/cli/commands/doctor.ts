@@ -137,7 +137,9 @@ async function checkPostgresStore(location: string, dataDir: string): Promise<Ch
   try {
     store = await openStoreAt(dataDir, location);
     const [runs, skills] = await Promise.all([store.listTrajectories(), store.listSkills()]);
-    return { name: "store", ok: true, detail: `PostgreSQL at ${redactUrl(location)}, schema up to date: ${runs.length} run(s), ${skills.length} skill(s)` };
+    const fleet = store instanceof PgStore ? await store.liveWorkers() : [];
+    const workers = fleet.length === 0 ? "no worker alive (replicas do the work themselves)" : fleet.map((f) => `${f.workers} worker(s) with ${f.model} (${f.slots} slots)`).join(", ");
+    return { name: "store", ok: true, detail: `PostgreSQL at ${redactUrl(location)}, schema up to date: ${runs.length} run(s), ${skills.length} skill(s); ${workers}` };
   } catch (err) {
     return {
       name: "store",

@@ -150,6 +150,16 @@ export class PgStore implements Store {
       : err;
   }
 
+  /** The workers of the fleet alive now, per model (for doctor). */
+  async liveWorkers(staleSeconds = 30): Promise<{ model: string; workers: number; slots: number }[]> {
+    const { rows } = await this.q<{ model: string; workers: string; slots: string }>(
+      `SELECT model, count(*) AS workers, sum(concurrency) AS slots FROM trace2skill_workers
+        WHERE heartbeat_at > now() - make_interval(secs => $1) GROUP BY model ORDER BY model`,
+      [staleSeconds],
+    );
+    return rows.map((r) => ({ model: r.model, workers: Number(r.workers), slots: Number(r.slots) }));
+  }
+
   /** Whether the database answers now (for health checks). */
   async ping(): Promise<boolean> {
     return this.q("SELECT 1").then(
