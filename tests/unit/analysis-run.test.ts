@@ -55,6 +55,8 @@ afterAll(async () => {
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "t2s-analysis-"));
   store = await openStore(dir);
+  // Analyses are of stored runs: a store refuses the analysis of a run it does not hold.
+  await store.putTrajectories(fixture);
   fake.setLatency(0);
 });
 afterEach(async () => {
