@@ -37,7 +37,7 @@ export class FleetGoneError extends Error {}
 export class Fleet {
   private boss: PgBoss | null = null;
   private starting: Promise<PgBoss> | null = null;
-  private readonly queues = new Set<string>();
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly url: string,
@@ -96,10 +96,17 @@ export class Fleet {
       throw err;
     });
     const boss = await this.starting;
-    if (!this.queues.has(name)) {
-      if (!(await boss.getQueue(name))) await boss.createQueue(name).catch(() => undefined);
-      this.queues.add(name);
+    // Made once per queue, however many jobs ask at the same moment: a job sent to a queue that
+    // does not exist yet is refused (send answers null).
+    let ready = this.queues.get(name);
+    if (!ready) {
+      ready = (async () => {
+        if (!(await boss.getQueue(name))) await boss.createQueue(name).catch(() => undefined);
+      })();
+      ready.catch(() => this.queues.delete(name));
+      this.queues.set(name, ready);
     }
+    await ready;
     return boss;
   }
 
@@ -145,7 +152,14 @@ export class Fleet {
   private async runJob(queue: string, data: object, model: string, signal?: AbortSignal): Promise<unknown> {
     const boss = await this.queue(queue);
     for (let handout = 1; ; handout++) {
-      const id = await boss.send(queue, data, { retryLimit: JOB_RETRIES, retryDelay: 1, expireInSeconds: JOB_EXPIRE_SECONDS });
+      const options = { retryLimit: JOB_RETRIES, retryDelay: 1, expireInSeconds: JOB_EXPIRE_SECONDS };
+      // A queue a worker made a moment ago may not be visible yet: look again once before giving up.
+      let id = await boss.send(queue, data, options);
+      if (!id) {
+        this.queues.delete(queue);
+        await this.queue(queue);
+        id = await boss.send(queue, data, options);
+      }
       if (!id) throw new Error(`The job queue refused a ${queue} job.`);
       this.wake(queue);
       const outcome = await this.await(boss, queue, id, model, signal);

@@ -144,7 +144,7 @@ export class PgStore implements Store {
     const down =
       ["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300"].includes(code) ||
       code.startsWith("08") ||
-      /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+      /timeout exceeded when trying to connect|Connection terminated|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i.test(message);
     return down
       ? new StoreUnavailableError(`The PostgreSQL store at ${this.location} cannot be reached (${message}). Check that the server runs and accepts connections, then retry.`)
       : err;
