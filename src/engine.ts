@@ -497,7 +497,11 @@ export class Engine {
   onActiveVersionChange(listener: (skill: string) => void): () => void {
     this.activeChangeListeners.add(listener);
     if (!this.activeWatch) {
-      void this.activeVersions().then((seen) => (this.activeSeen = seen));
+      // A store out of reach now must not bring the server down: the next look sees it.
+      void this.activeVersions().then(
+        (seen) => (this.activeSeen = seen),
+        () => undefined,
+      );
       // A store that tells of changes (PostgreSQL's LISTEN/NOTIFY) is listened to; the poll stays, slower, as a safety net.
       const pushed = this.store.watchActiveVersions;
       if (pushed) {

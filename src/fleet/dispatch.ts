@@ -186,7 +186,10 @@ export class Fleet {
       }
       if (Date.now() >= nextCheck) {
         nextCheck = Date.now() + FLEET_CHECK_MS;
-        const holder = job?.state === "active" ? await this.holderAlive(id) : null;
+        let holder = job?.state === "active" ? await this.holderAlive(id) : null;
+        // Taken but never said to be held: its worker died between the two (a kill at that moment).
+        const startedOn = job?.startedOn ? new Date(job.startedOn).getTime() : NaN;
+        if (job?.state === "active" && holder === null && Date.now() - startedOn > staleSeconds() * 1000) holder = false;
         if (holder === false) {
           await boss.cancel(queue, id).catch(() => undefined);
           return { done: false };

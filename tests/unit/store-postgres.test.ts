@@ -74,6 +74,13 @@ describe.skipIf(!pgUrl)("the PostgreSQL store", () => {
     await expect(PgStore.open(withPassword, dataDir)).rejects.toThrow(/schema version 999, newer than this trace2skill knows/);
     await expect(PgStore.open(withPassword, dataDir)).rejects.not.toThrow(/secret-pw/);
     expect(redactUrl("postgres://u:pw@h:5/db")).toBe("postgres://u:***@h:5/db");
+    // Whatever the shape (review, session 4): an @ or a space in the password, one slash, no scheme, a query password.
+    expect(redactUrl("postgres://t2s:p@ss!Secret123@h/db")).toBe("postgres://t2s:***@h/db");
+    expect(redactUrl("postgres://t2s:Sec ret123@h/db")).toBe("postgres://t2s:***@h/db");
+    expect(redactUrl("postgres:/t2s:Secret123@h/db")).toBe("postgres:/t2s:***@h/db");
+    expect(redactUrl("t2s:Secret123@h/db")).toBe("t2s:***@h/db");
+    expect(redactUrl('postgres://t2s@h/db?password=Secret123": x')).toBe('postgres://t2s@h/db?password=***": x');
+    expect(redactUrl("postgres://t2s@h/db")).toBe("postgres://t2s@h/db");
   });
 
   it("opens an up-to-date database as a user with rights on its tables only (review, session 4)", async () => {

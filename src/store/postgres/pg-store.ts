@@ -87,31 +87,12 @@ export class PgStore implements Store {
     let client: pg.Client | null = null;
     let stopped = false;
     let retry: NodeJS.Timeout | null = null;
-    const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.url });
-      c.on("notification", (n) => {
-        if (n.channel === ACTIVE_CHANNEL && n.payload) onChange(n.payload);
-      });
-      let lost = false;
-      const reconnect = () => {
-        if (stopped || lost) return;
-        lost = true;
-        c.end().catch(() => undefined);
-        schedule();
-      };
-      c.on("error", reconnect);
-      c.on("end", reconnect);
-      await c.connect();
-      await c.query(`LISTEN ${ACTIVE_CHANNEL}`);
-      // Keep the process free to exit: this connection is only a listener.
-      (c as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
-      client = c;
-    };
-    // Until it is back (a database restart can take a while), try again every second; once back,
-    // look at every skill again, for the changes missed meanwhile.
+    // One retry at a time: a failed attempt is retried once (a flood of retries once filled the
+    // database's connection slots after an outage).
     const schedule = () => {
-      if (stopped) return;
+      if (stopped || retry) return;
       retry = setTimeout(() => {
+        retry = null;
         connect().then(
           () => onChange(""),
           () => schedule(),
@@ -119,12 +100,44 @@ export class PgStore implements Store {
       }, 1_000);
       retry.unref();
     };
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url });
+      c.on("notification", (n) => {
+        if (n.channel === ACTIVE_CHANNEL && n.payload) onChange(n.payload);
+      });
+      // Errors of an attempt that is still connecting are its rejection's business; only the
+      // listening connection, once lost, asks for a new one.
+      const lost = () => {
+        if (client !== c) return;
+        client = null;
+        c.end().catch(() => undefined);
+        schedule();
+      };
+      c.on("error", lost);
+      c.on("end", lost);
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${ACTIVE_CHANNEL}`);
+      } catch (err) {
+        c.end().catch(() => undefined);
+        throw err;
+      }
+      if (stopped) {
+        await c.end().catch(() => undefined);
+        return;
+      }
+      // Keep the process free to exit: this connection is only a listener.
+      (c as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+      client = c;
+    };
     await connect();
     const stop = async () => {
       stopped = true;
       if (retry) clearTimeout(retry);
       this.listeners.delete(stop);
-      await (client as pg.Client | null)?.end().catch(() => undefined);
+      const c = client as pg.Client | null;
+      client = null;
+      await c?.end().catch(() => undefined);
     };
     this.listeners.add(stop);
     return stop;
@@ -611,8 +624,15 @@ function parsePayload<T>(text: string, schema: { safeParse(v: unknown): { succes
  * strings that do not parse as URLs (a mistyped scheme, stray spaces).
  */
 export function redactUrl(url: string): string {
-  const masked = url
-    .replace(/(\/\/[^/:@\s]*):[^@\s/]*@/g, "$1:***@")
-    .replace(/([?&](?:password|pass|pwd|sslpassword)=)[^&\s]*/gi, "$1***");
+  let masked = url;
+  // user:password@host, whatever the password holds (an @, a space): up to the last @.
+  const at = masked.lastIndexOf("@");
+  if (at > 0) {
+    const head = masked.slice(0, at);
+    // With a scheme (postgres://, postgres:/), the user comes after it; without, at the start.
+    const user = /^\s*[a-z][\w+.-]*:\//i.test(head) ? /^\s*[a-z][\w+.-]*:\/+[^:/@\s]*:/i.exec(head) : /^[^:/@\s]*:/.exec(head);
+    if (user) masked = `${head.slice(0, user[0].length)}***${masked.slice(at)}`;
+  }
+  masked = masked.replace(/([?&](?:password|pass|pwd|sslpassword)=)[^&\s"']*/gi, "$1***");
   return masked.length > 200 ? `${masked.slice(0, 199)}…` : masked;
 }
