@@ -223,8 +223,19 @@ function withoutRestated(folder: SkillFolder, edit: Edit, leaving: ReadonlySet<s
   );
   const restated = new Set(ruleLines(edit.content).filter((l) => known.has(normRuleText(l))));
   if (restated.size === 0) return { edit };
+  // A dropped bullet takes its continuation lines (indented, up to the next item or blank line) with it.
   const lines = splitLines(edit.content);
-  const kept = lines.filter((l) => !restated.has(l));
+  const kept: string[] = [];
+  let dropping = false;
+  for (const l of lines) {
+    if (restated.has(l)) {
+      dropping = true;
+      continue;
+    }
+    if (dropping && /^\s+\S/.test(l) && !(BULLET.test(l) && !/^\s/.test(l))) continue;
+    dropping = false;
+    kept.push(l);
+  }
   if (kept.every((l) => l.trim() === "" || /^#+\s/.test(l.trim()))) {
     return { skip: `already in the skill: "${[...restated][0]?.trim().slice(0, 80) ?? ""}"` };
   }

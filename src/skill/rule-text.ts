@@ -60,13 +60,16 @@ export function locateRule(folder: SkillFolder, text: string, file?: string): Lo
   };
   let found: { name: string; lines: string[]; at: number; body: string } | null = null;
   let best = 0;
+  let bestGap = Infinity;
   for (const name of files) {
     const body = folder.files[name];
     if (body === undefined) continue;
     const lines = splitLines(body);
     lines.forEach((line, i) => {
       const r = rank(line);
-      if (r > best) [found, best] = [{ name, lines, at: i, body }, r];
+      // On a tie, the line closest in length to the rule (a person's longer line that starts with it loses).
+      const gap = Math.abs(normRuleText(line).length - whole.length);
+      if (r > best || (r === best && r > 0 && gap < bestGap)) [found, best, bestGap] = [{ name, lines, at: i, body }, r, gap];
     });
   }
   if (!found) return null;

@@ -206,3 +206,26 @@ describe("the restated-line guard keeps what is new (review, session 4)", () => 
     expect(text.indexOf("Move this rule")).toBeLessThan(text.indexOf("## Rules"));
   });
 });
+
+describe("re-test of session 4", () => {
+  it("prefers the line closest to the rule when a person's line starts with it too", () => {
+    const folder: SkillFolder = {
+      name: "s",
+      files: { "SKILL.md": "# S\n\n## Team notes\n\n- Always confirm the booking with the customer. Exception agreed with legal: none.\n\n## Rules\n\n- Always confirm the booking with the customer.\n" },
+      binaries: {},
+    };
+    expect(locateRule(folder, "- Always confirm the booking with the customer.")?.section).toBe("## Rules");
+    expect(locateRule(folder, "- Always confirm the booking with the cust…")?.section).toBe("## Rules");
+  });
+
+  it("drops a restated bullet with its continuation lines, not leaving them under another rule", () => {
+    const skill: SkillFolder = { name: "s", files: { "SKILL.md": "# S\n\n## Rules\n\n- Verify the user's identity before any change.\n" }, binaries: {} };
+    const out = applyPatch(skill, {
+      edits: [{ op: "append_to_section", file: "SKILL.md", section: "Rules", content: "- Verify the user's identity before any change.\n  Reason: the policy requires it.\n- A new rule about refunds to check.", support: ["a", "b"], lessonIds: [] }],
+      changelog: [],
+    });
+    const text = out.folder.files["SKILL.md"] ?? "";
+    expect(text).not.toContain("Reason: the policy requires it.");
+    expect(text).toContain("- A new rule about refunds to check.");
+  });
+});
