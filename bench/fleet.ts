@@ -20,7 +20,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +32,7 @@ import type { RunStage } from "../src/store/run.js";
 import { openStoreAt } from "../src/store/open.js";
 import { spawnFakeModelServer } from "../tests/helpers/fake-model-server.js";
 import { startCluster } from "../tests/helpers/pg-cluster.js";
+import { freePort, runStoreWorker } from "../tests/helpers/processes.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "dist/cli/main.js");
@@ -58,17 +58,6 @@ const SLOTS = Number(values["worker-slots"]);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function cli(args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TRACE2SKILL_LOG: "error", ...env }, stdio: ["ignore", "ignore", "pipe"] });
@@ -221,17 +210,8 @@ async function fourProcesses(store: "file" | "postgres", clusterUrl: string): Pr
   const dir = await mkdtemp(path.join(os.tmpdir(), "t2s-bench-4p-"));
   const target = store === "postgres" ? await freshDb(clusterUrl) : dir;
   if (store === "postgres") await (await openStoreAt(dir, target) as unknown as { close(): Promise<void> }).close();
-  const worker = path.join(ROOT, "tests/helpers/store-worker.ts");
   const started = performance.now();
-  await Promise.all(
-    [1, 2, 3, 4].map(
-      (seed) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, ["--import", "tsx", worker, target, "250", String(seed)], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-          child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`store worker ${seed} exited ${code}`))));
-        }),
-    ),
-  );
+  await Promise.all([1, 2, 3, 4].map((seed) => runStoreWorker(target, 250, seed)));
   const ms = performance.now() - started;
   const check = await openStoreAt(dir, store === "postgres" ? target : null);
   const stored = (await check.listTrajectories()).length;

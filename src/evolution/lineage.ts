@@ -1,4 +1,4 @@
-import { normRuleText as norm } from "../skill/rule-text.js";
+import { holdsRule, normRuleText as norm } from "../skill/rule-text.js";
 import type { ProvenanceEntry, SkillFolder } from "../skill/types.js";
 
 /**
@@ -15,16 +15,10 @@ export function inheritProvenance(
   fresh: readonly ProvenanceEntry[],
 ): ProvenanceEntry[] {
   const seen = new Set(fresh.map((p) => `${p.file}\u0000${norm(p.excerpt)}`));
-  const texts = new Map<string, string>();
-  const textOf = (file: string) => {
-    if (!texts.has(file)) texts.set(file, norm(folder.files[file] ?? ""));
-    return texts.get(file) as string;
-  };
   const inherited: ProvenanceEntry[] = [];
   for (const entry of baseProvenance) {
-    const probe = norm(entry.excerpt).slice(0, 80);
     const key = `${entry.file}\u0000${norm(entry.excerpt)}`;
-    if (probe.length < 8 || seen.has(key) || !textOf(entry.file).includes(probe)) continue;
+    if (seen.has(key) || !holdsRule(folder, entry.file, entry.excerpt)) continue;
     seen.add(key);
     inherited.push({ ...entry, since: entry.since ?? baseVersion });
   }

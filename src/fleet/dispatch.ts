@@ -70,16 +70,18 @@ export class Fleet {
     }, null);
   }
 
-  private async query<T>(fn: (c: pg.Client) => Promise<T>, otherwise: T): Promise<T> {
-    const c = new pg.Client({ connectionString: this.url });
-    c.on("error", () => undefined);
+  /** A couple of connections for the fleet's own small queries (every waiting job checks its worker every 2 s). */
+  private pool: pg.Pool | null = null;
+
+  private async query<T>(fn: (c: pg.Pool) => Promise<T>, otherwise: T): Promise<T> {
+    if (!this.pool) {
+      this.pool = new pg.Pool({ connectionString: this.url, max: 2, allowExitOnIdle: true });
+      this.pool.on("error", () => undefined);
+    }
     try {
-      await c.connect();
-      return await fn(c);
+      return await fn(this.pool);
     } catch {
       return otherwise;
-    } finally {
-      await c.end().catch(() => undefined);
     }
   }
 
@@ -221,5 +223,7 @@ export class Fleet {
   async close(): Promise<void> {
     const boss = this.boss ?? (this.starting ? await this.starting.catch(() => null) : null);
     await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
+    await this.pool?.end().catch(() => undefined);
+    this.pool = null;
   }
 }

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "./processes.js";
 
 /**
  * A private PostgreSQL cluster on 127.0.0.1 and a free port, in a temporary folder, from
@@ -31,17 +31,6 @@ function findBin(name: string): string | null {
 /** Why no cluster can be started here, or null when one can. */
 export function clusterUnavailable(): string | null {
   return findBin("initdb") && findBin("pg_ctl") ? null : "PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run does it)";
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startCluster(): Promise<Cluster> {

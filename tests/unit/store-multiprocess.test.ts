@@ -1,14 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { openStore } from "../../src/store/file-store.js";
 import { CHECKPOINT_EVERY } from "../../src/store/index-journal.js";
+import { runStoreWorker } from "../helpers/processes.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const worker = path.join(repoRoot, "tests/helpers/store-worker.ts");
 
 let dataDir: string;
 
@@ -20,24 +17,7 @@ afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function runWorker(count: number, seed: number, batch?: number): Promise<string[]> {
-  const args = [worker, dataDir, String(count), String(seed), ...(batch ? [String(batch)] : [])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolve(JSON.parse(stdout) as string[]);
-      else reject(new Error(`worker ${seed} exited with ${code}: ${stderr}`));
-    });
-  });
-}
+const runWorker = (count: number, seed: number, batch?: number) => runStoreWorker(dataDir, count, seed, batch) as Promise<string[]>;
 
 it("4 processes putting 25 trajectories each into one data dir lose nothing", async () => {
   const perWorker = await Promise.all([1, 2, 3, 4].map((seed) => runWorker(25, seed)));

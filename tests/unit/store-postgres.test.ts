@@ -1,14 +1,13 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { PgStore, redactUrl } from "../../src/store/postgres/pg-store.js";
 import { openStoreAt } from "../../src/store/open.js";
 import { freshDatabase, pgMissing, pgUrl } from "../helpers/postgres.js";
+import { runStoreWorker } from "../helpers/processes.js";
 import { newVersion, run, trajectory } from "../helpers/store-fixtures.js";
 
 /**
@@ -18,23 +17,7 @@ import { newVersion, run, trajectory } from "../helpers/store-fixtures.js";
  * store-contract.test.ts.
  */
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const worker = path.join(repoRoot, "tests/helpers/store-worker.ts");
-
-function runWorker(target: string, count: number, seed: string, batch?: number): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", worker, target, String(count), seed, ...(batch ? [String(batch)] : [])], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(stdout) as unknown[]) : reject(new Error(`worker ${seed} exited with ${code}: ${stderr}`))));
-  });
-}
+const runWorker = (target: string, count: number, seed: string) => runStoreWorker(target, count, seed);
 
 describe.skipIf(!pgUrl)("the PostgreSQL store", () => {
   let dataDir: string;
